@@ -1,0 +1,137 @@
+# tracecheck build. Plain GNU Make: one file, no generator step, every rule
+# visible. `make` builds build/tracecheck; `make check` runs every test;
+# `make SAN=1 check` does the same under AddressSanitizer + UBSan in
+# build-asan/; `make fuzz` builds the libFuzzer harnesses in build-fuzz/.
+
+ifeq ($(SAN),1)
+B ?= build-asan
+CC := clang
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT ?= -O1 -g
+else
+B ?= build
+CC ?= cc
+SANFLAGS :=
+OPT ?= -O2 -g
+endif
+
+PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= $(OPT)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -Isrc -Itests -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(PKG_LIBS) -lm
+
+# ---- generated protobuf-c code (from proto/, OTLP trace subset) ----
+PROTOS := $(shell find proto -name '*.proto' | sort)
+PROTO_C := $(patsubst proto/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+
+# ---- library: everything under src/ but the CLI ----
+LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PROTO_C))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))
+LIB := $(B)/libtracecheck.a
+BIN := $(B)/tracecheck
+
+.PHONY: all setup check test fuzz fuzz-run bench clean demo
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: setup
+	@$(MAKE) --no-print-directory $(BIN)
+
+setup: $(B)/.setup-done
+$(B)/.setup-done: scripts/setup.sh
+	@bash scripts/setup.sh
+	@mkdir -p $(B) && touch $@
+
+$(B)/obj/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror -Wmissing-prototypes -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+
+# ---- tests ----
+HANDLER_SRC := $(sort $(wildcard tests/handlers/*.c))
+DRIVER_OBJ := $(patsubst %.c,$(B)/obj/%.o,tests/driver.c $(HANDLER_SRC))
+DRIVER := $(B)/tests/casedriver
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
+FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
+FUZZ_HARNESS := $(filter-out fuzz/replay_main.c,$(FUZZ_SRC))
+REPLAY_BIN := $(patsubst fuzz/%.c,$(B)/fuzz-replay/%,$(FUZZ_HARNESS))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+$(B)/gen/case_handlers.h: $(HANDLER_SRC)
+	@mkdir -p $(dir $@)
+	@grep -ho 'CASE_HANDLER([a-z_0-9]*)' $(HANDLER_SRC) /dev/null | sed 's/CASE_HANDLER(\(.*\))/X(\1)/' | sort -u > $@.tmp
+	@mv $@.tmp $@
+
+$(B)/obj/tests/driver.o: $(B)/gen/case_handlers.h
+
+$(DRIVER): $(DRIVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(DRIVER_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIB) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wmissing-prototypes,$(ALL_CFLAGS)) -o $@ $< $(LIB) $(LDLIBS_ALL) -lcmocka
+
+$(B)/fuzz-replay/%: fuzz/%.c fuzz/replay_main.c $(LIB) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(LDLIBS_ALL)
+
+$(B)/bench/%: bench/%.c $(LIB) | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+test-bins: $(BIN) $(DRIVER) $(UNIT_BIN) $(REPLAY_BIN)
+
+check: setup
+	@$(MAKE) --no-print-directory test-bins
+	@bash scripts/run-tests.sh $(B)
+
+test: check
+
+# ---- fuzzing (clang + libFuzzer) ----
+FUZZ_B := build-fuzz
+fuzz: setup
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=clang \
+	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  OPT="-O1 -g" $(FUZZ_B)/libtracecheck.a
+	@mkdir -p $(FUZZ_B)/fuzz
+	@for f in $(FUZZ_HARNESS); do n=$$(basename $$f .c); \
+	  echo "clang fuzz $$n"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(FUZZ_B)/gen $(PKG_CFLAGS) \
+	    -o $(FUZZ_B)/fuzz/$$n $$f $(FUZZ_B)/libtracecheck.a $(LDLIBS_ALL) || exit 1; done
+
+FUZZ_SECONDS ?= 20
+fuzz-run: fuzz
+	@bash scripts/fuzz.sh $(FUZZ_B)/fuzz $(FUZZ_SECONDS)
+
+bench: setup
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@bash bench/run.sh $(B)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,41 @@
+/* cli.h - shared pieces of the command-line tool: the command table,
+ * exit codes, and small helpers for reading inputs and printing errors. */
+#ifndef TC_CLI_H
+#define TC_CLI_H
+
+#include "core/error.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define TRACECHECK_VERSION "0.1.0"
+
+/* Exit codes of every command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1, /* a spec failed */
+    EXIT_USAGE = 2,  /* bad input or usage */
+    EXIT_RUN = 3,    /* trigger failed, trace not found, backend unreachable */
+};
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    void (*help)(FILE *out);
+} cli_command;
+
+/* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "FILE:LINE:COL: message" (or "FILE: message" when the location is
+ * unknown) to stderr, with the source line and a caret when `text` is given. */
+void cli_print_error(const char *file, const tc_error *e, const char *text, size_t len);
+
+/* True when stdout is a terminal and NO_COLOR is unset. */
+bool cli_color(FILE *f);
+
+/* True when argv[i] is -h or --help. */
+bool cli_is_help(const char *arg);
+
+#endif

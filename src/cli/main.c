@@ -1,0 +1,123 @@
+/* main.c - the tracecheck command: dispatches to one file per command. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cli_command commands[] = {
+    {NULL, NULL, NULL, NULL},
+};
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tracecheck: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+void cli_print_error(const char *file, const tc_error *e, const char *text, size_t len)
+{
+    if (e->line > 0)
+        fprintf(stderr, "%s:%d:%d: %s\n", file, e->line, e->col, e->msg);
+    else if (e->offset != (size_t)-1)
+        fprintf(stderr, "%s: byte %zu: %s\n", file, e->offset, e->msg);
+    else
+        fprintf(stderr, "%s: %s\n", file, e->msg);
+    if (!text || e->line <= 0 || e->offset == (size_t)-1 || e->offset > len)
+        return;
+    size_t start = e->offset, end = e->offset;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    while (end < len && text[end] != '\n')
+        end++;
+    if (end - start > 200) /* long single-line JSON: show a window */
+    {
+        size_t from = e->offset > 80 ? e->offset - 80 : start;
+        if (from < start)
+            from = start;
+        size_t to = from + 160 < end ? from + 160 : end;
+        fprintf(stderr, "  %.*s\n  %*s^\n", (int)(to - from), text + from, (int)(e->offset - from), "");
+        return;
+    }
+    fprintf(stderr, "  %.*s\n  %*s^\n", (int)(end - start), text + start, e->col - 1, "");
+}
+
+bool cli_color(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    if (nc && *nc)
+        return false;
+    return isatty(fileno(f));
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static void usage(FILE *out)
+{
+    fputs("tracecheck - trace-based testing\n\n"
+          "Usage: tracecheck COMMAND [ARGS...]\n\nCommands:\n",
+          out);
+    for (const cli_command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fputs("  help       show help for a command\n\n"
+          "Options:\n  --version  print the version\n  -h, --help show this help\n\n"
+          "Run 'tracecheck help COMMAND' or 'tracecheck COMMAND --help' for details.\n",
+          out);
+}
+
+static const cli_command *find(const char *name)
+{
+    for (const cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (cli_is_help(cmd)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("tracecheck %s\n", TRACECHECK_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        const cli_command *c = find(argv[2]);
+        if (!c)
+            return cli_usage_error("unknown command '%s' (see 'tracecheck help')", argv[2]);
+        c->help(stdout);
+        return EXIT_OK;
+    }
+    const cli_command *c = find(cmd);
+    if (!c)
+        return cli_usage_error("unknown command '%s' (see 'tracecheck help')", cmd);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (cli_is_help(argv[i])) {
+            c->help(stdout);
+            return EXIT_OK;
+        }
+    }
+    return c->run(argc - 1, argv + 1);
+}
