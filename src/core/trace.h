@@ -193,3 +193,10 @@ int trace_kind_parse(const char *s, size_t n);
 int trace_status_parse(const char *s, size_t n);
 
 #endif
+
+/* Appends a canonical, deterministic text dump of every trace in the set
+ * (indexing it first): one line per span in pre-order with ids, name, kind,
+ * times, status and flags, then indented lines for its resource, scope,
+ * attributes (typed: key=int:200, key=string:"x"), events and links.
+ * Used by codec tests to compare formats. Returns 0 or TC_ERR_*. */
+int trace_dump(trace_set *ts, tc_buf *out);
