@@ -18,6 +18,8 @@ struct trace_set {
 
 static const uint8_t zero_id[TRACE_ID_LEN];
 
+/* Hash of an id: every byte matters (splitmix64 finaliser per word), since
+ * ids from some producers differ only in their last bytes. */
 static uint64_t mix(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x9E3779B97F4A7C15ull;
@@ -25,7 +27,10 @@ static uint64_t mix(const uint8_t *p, size_t n)
         uint64_t w = 0;
         memcpy(&w, p + i, n - i < 8 ? n - i : 8);
         h ^= w;
+        h ^= h >> 30;
         h *= 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 27;
+        h *= 0x94D049BB133111EBull;
         h ^= h >> 31;
     }
     return h;

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark binary built in $1/bench and prints its table.
+set -eu
+B=${1:-build}
+for b in "$B"/bench/*; do
+  [ -x "$b" ] || continue
+  echo "## $(basename "$b")"
+  "$b"
+  echo
+done
