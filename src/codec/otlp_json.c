@@ -1303,9 +1303,345 @@ int otlp_json_decode(trace_set *ts, const char *buf, size_t len, tc_error *e)
 /* Encoder                                                             */
 /* ------------------------------------------------------------------ */
 
+/* Appends an unsigned decimal, quoted when `quote` (int64 per the mapping). */
+static void put_u64(tc_buf *b, uint64_t v, int quote)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    if (quote)
+        *--p = '"';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (quote)
+        *--p = '"';
+    buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static void put_i64(tc_buf *b, int64_t v)
+{
+    if (v < 0) {
+        buf_puts(b, "\"-");
+        put_u64(b, 0 - (uint64_t)v, 0);
+        buf_putc(b, '"');
+    } else {
+        put_u64(b, (uint64_t)v, 1);
+    }
+}
+
+/* Shortest text that reads back as the same double; NaN and infinities as
+ * the strings the mapping uses. */
+static void put_double(tc_buf *b, double v)
+{
+    if (isnan(v)) {
+        buf_puts(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(v)) {
+        buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    buf_puts(b, tmp);
+}
+
+static void put_str(tc_buf *b, const char *s)
+{
+    buf_json_string(b, s, strlen(s));
+}
+
+static void put_id(tc_buf *b, const uint8_t *id, size_t n)
+{
+    char hex[2 * TRACE_ID_LEN + 3];
+    hex[0] = '"';
+    hex_encode(id, n, hex + 1);
+    hex[2 * n + 1] = '"';
+    buf_append(b, hex, 2 * n + 2);
+}
+
+static void put_attrs(tc_buf *b, const tc_attr *a, uint32_t n, int depth);
+
+static void put_value(tc_buf *b, const tc_value *v, int depth)
+{
+    if (depth > 2 * CODEC_MAX_DEPTH + 64) {
+        b->failed = true; /* deeper than any decoder produces */
+        return;
+    }
+    switch ((tc_vtype)v->type) {
+    case TC_V_STRING:
+        buf_puts(b, "{\"stringValue\":");
+        buf_json_string(b, v->u.str, v->len);
+        break;
+    case TC_V_BOOL:
+        buf_puts(b, v->u.b ? "{\"boolValue\":true" : "{\"boolValue\":false");
+        break;
+    case TC_V_INT:
+        buf_puts(b, "{\"intValue\":");
+        put_i64(b, v->u.i);
+        break;
+    case TC_V_DOUBLE:
+        buf_puts(b, "{\"doubleValue\":");
+        put_double(b, v->u.d);
+        break;
+    case TC_V_BYTES:
+        buf_puts(b, "{\"bytesValue\":\"");
+        base64_encode(b, v->u.bytes, v->len);
+        buf_putc(b, '"');
+        break;
+    case TC_V_ARRAY:
+        buf_puts(b, "{\"arrayValue\":{\"values\":[");
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                buf_putc(b, ',');
+            put_value(b, &v->u.arr[i], depth + 1);
+        }
+        buf_puts(b, "]}");
+        break;
+    case TC_V_KVLIST:
+        buf_puts(b, "{\"kvlistValue\":{\"values\":");
+        put_attrs(b, v->u.kv, v->len, depth + 1);
+        buf_putc(b, '}');
+        break;
+    default:
+        buf_putc(b, '{');
+        break;
+    }
+    buf_putc(b, '}');
+}
+
+static void put_attrs(tc_buf *b, const tc_attr *a, uint32_t n, int depth)
+{
+    buf_putc(b, '[');
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_puts(b, "{\"key\":");
+        buf_json_string(b, a[i].key, a[i].key_len);
+        buf_puts(b, ",\"value\":");
+        put_value(b, &a[i].value, depth);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, ']');
+}
+
+/* ,"attributes":[...] and ,"droppedAttributesCount":N when not empty. */
+static void put_attr_fields(tc_buf *b, const tc_attr *a, uint32_t n, uint32_t dropped)
+{
+    if (n) {
+        buf_puts(b, ",\"attributes\":");
+        put_attrs(b, a, n, 0);
+    }
+    if (dropped) {
+        buf_puts(b, ",\"droppedAttributesCount\":");
+        put_u64(b, dropped, 0);
+    }
+}
+
+static void put_span(tc_buf *b, const trace_span *sp)
+{
+    buf_puts(b, "{\"traceId\":");
+    put_id(b, sp->trace_id, TRACE_ID_LEN);
+    buf_puts(b, ",\"spanId\":");
+    put_id(b, sp->span_id, SPAN_ID_LEN);
+    if (trace_span_has_parent(sp)) {
+        buf_puts(b, ",\"parentSpanId\":");
+        put_id(b, sp->parent_id, SPAN_ID_LEN);
+    }
+    if (*sp->trace_state) {
+        buf_puts(b, ",\"traceState\":");
+        put_str(b, sp->trace_state);
+    }
+    if (sp->flags) {
+        buf_puts(b, ",\"flags\":");
+        put_u64(b, sp->flags, 0);
+    }
+    buf_puts(b, ",\"name\":");
+    put_str(b, sp->name);
+    buf_puts(b, ",\"kind\":");
+    put_u64(b, sp->kind, 0);
+    buf_puts(b, ",\"startTimeUnixNano\":");
+    put_u64(b, sp->start_ns, 1);
+    buf_puts(b, ",\"endTimeUnixNano\":");
+    put_u64(b, sp->end_ns, 1);
+    put_attr_fields(b, sp->attrs, sp->n_attrs, sp->dropped_attrs);
+    if (sp->n_events) {
+        buf_puts(b, ",\"events\":[");
+        for (uint32_t i = 0; i < sp->n_events; i++) {
+            const trace_event *ev = &sp->events[i];
+            buf_puts(b, i ? ",{\"timeUnixNano\":" : "{\"timeUnixNano\":");
+            put_u64(b, ev->time_ns, 1);
+            buf_puts(b, ",\"name\":");
+            put_str(b, ev->name ? ev->name : "");
+            put_attr_fields(b, ev->attrs, ev->n_attrs, ev->dropped_attrs);
+            buf_putc(b, '}');
+        }
+        buf_putc(b, ']');
+    }
+    if (sp->dropped_events) {
+        buf_puts(b, ",\"droppedEventsCount\":");
+        put_u64(b, sp->dropped_events, 0);
+    }
+    if (sp->n_links) {
+        buf_puts(b, ",\"links\":[");
+        for (uint32_t i = 0; i < sp->n_links; i++) {
+            const trace_link *l = &sp->links[i];
+            buf_puts(b, i ? ",{\"traceId\":" : "{\"traceId\":");
+            put_id(b, l->trace_id, TRACE_ID_LEN);
+            buf_puts(b, ",\"spanId\":");
+            put_id(b, l->span_id, SPAN_ID_LEN);
+            if (l->trace_state && *l->trace_state) {
+                buf_puts(b, ",\"traceState\":");
+                put_str(b, l->trace_state);
+            }
+            if (l->flags) {
+                buf_puts(b, ",\"flags\":");
+                put_u64(b, l->flags, 0);
+            }
+            put_attr_fields(b, l->attrs, l->n_attrs, l->dropped_attrs);
+            buf_putc(b, '}');
+        }
+        buf_putc(b, ']');
+    }
+    if (sp->dropped_links) {
+        buf_puts(b, ",\"droppedLinksCount\":");
+        put_u64(b, sp->dropped_links, 0);
+    }
+    buf_puts(b, ",\"status\":{");
+    if (sp->status_code) {
+        buf_puts(b, "\"code\":");
+        put_u64(b, sp->status_code, 0);
+    }
+    if (*sp->status_message) {
+        buf_puts(b, sp->status_code ? ",\"message\":" : "\"message\":");
+        put_str(b, sp->status_message);
+    }
+    buf_puts(b, "}}");
+}
+
+/* A span with the first-appearance rank of its resource and scope. */
+typedef struct enc_item {
+    const trace_span *sp;
+    uint32_t res, scope, pos;
+} enc_item;
+
+/* Open-addressing map from (pointer, tag) to a first-appearance rank. */
+typedef struct enc_map {
+    const void **key;
+    uint32_t *tag, *val;
+    size_t n_slots, count;
+} enc_map;
+
+static uint32_t enc_rank(enc_map *m, const void *p, uint32_t tag)
+{
+    size_t h = ((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull + tag * 0x85EBCA6Bu;
+    size_t i = (h ^ (h >> 29)) & (m->n_slots - 1);
+    while (m->key[i]) {
+        if (m->key[i] == p && m->tag[i] == tag)
+            return m->val[i];
+        i = (i + 1) & (m->n_slots - 1);
+    }
+    m->key[i] = p;
+    m->tag[i] = tag;
+    return m->val[i] = (uint32_t)m->count++;
+}
+
+static int enc_cmp(const void *pa, const void *pb)
+{
+    const enc_item *a = pa, *b = pb;
+    if (a->res != b->res)
+        return a->res < b->res ? -1 : 1;
+    if (a->scope != b->scope)
+        return a->scope < b->scope ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
 int otlp_json_encode(trace_set *ts, tc_buf *out)
 {
-    (void)ts;
-    (void)out;
-    return TC_ERR_UNSUPPORTED;
+    size_t n = 0;
+    for (uint32_t i = 0; i < trace_set_count(ts); i++)
+        n += trace_set_at(ts, i)->n_spans;
+    enc_item *items = malloc((n ? n : 1) * sizeof *items);
+    enc_map m = {0};
+    m.n_slots = 16;
+    while (m.n_slots < 4 * n)
+        m.n_slots *= 2;
+    m.key = calloc(m.n_slots, sizeof *m.key);
+    m.tag = calloc(m.n_slots, sizeof *m.tag);
+    m.val = calloc(m.n_slots, sizeof *m.val);
+    int rc = 0;
+    if (!items || !m.key || !m.tag || !m.val) {
+        rc = TC_ERR_NOMEM;
+        goto out;
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < trace_set_count(ts); i++) {
+        trace *t = trace_set_at(ts, i);
+        for (uint32_t j = 0; j < t->n_spans; j++, k++) {
+            const trace_span *sp = t->spans[j];
+            items[k].sp = sp;
+            items[k].pos = (uint32_t)k;
+            items[k].res = enc_rank(&m, sp->resource, UINT32_MAX);
+            items[k].scope = enc_rank(&m, sp->scope, items[k].res);
+        }
+    }
+    qsort(items, n, sizeof *items, enc_cmp);
+    buf_puts(out, "{\"resourceSpans\":[");
+    for (size_t i = 0; i < n; i++) {
+        const trace_span *sp = items[i].sp;
+        int new_res = i == 0 || items[i].res != items[i - 1].res;
+        int new_scope = new_res || items[i].scope != items[i - 1].scope;
+        if (new_scope && i > 0)
+            buf_puts(out, "]}");
+        if (new_res) {
+            const trace_resource *r = sp->resource;
+            buf_puts(out, i ? "]},{\"resource\":{" : "{\"resource\":{");
+            buf_puts(out, "\"attributes\":");
+            put_attrs(out, r->attrs, r->n_attrs, 0);
+            if (r->dropped_attrs) {
+                buf_puts(out, ",\"droppedAttributesCount\":");
+                put_u64(out, r->dropped_attrs, 0);
+            }
+            buf_putc(out, '}');
+            if (r->schema_url && *r->schema_url) {
+                buf_puts(out, ",\"schemaUrl\":");
+                put_str(out, r->schema_url);
+            }
+            buf_puts(out, ",\"scopeSpans\":[");
+        }
+        if (new_scope) {
+            const trace_scope *s = sp->scope;
+            buf_puts(out, new_res ? "{\"scope\":{\"name\":" : ",{\"scope\":{\"name\":");
+            put_str(out, s->name ? s->name : "");
+            if (s->version && *s->version) {
+                buf_puts(out, ",\"version\":");
+                put_str(out, s->version);
+            }
+            put_attr_fields(out, s->attrs, s->n_attrs, s->dropped_attrs);
+            buf_putc(out, '}');
+            if (s->schema_url && *s->schema_url) {
+                buf_puts(out, ",\"schemaUrl\":");
+                put_str(out, s->schema_url);
+            }
+            buf_puts(out, ",\"spans\":[");
+        } else {
+            buf_putc(out, ',');
+        }
+        put_span(out, sp);
+    }
+    if (n)
+        buf_puts(out, "]}]}");
+    buf_puts(out, "]}");
+    if (out->failed)
+        rc = out->len + 64 >= out->max ? TC_ERR_LIMIT : TC_ERR_NOMEM;
+out:
+    free(items);
+    free(m.key);
+    free(m.tag);
+    free(m.val);
+    return rc;
 }

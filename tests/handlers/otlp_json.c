@@ -1,7 +1,8 @@
 /* otlp_json.c - case handler for the OTLP JSON codec: decodes @file (under
  * the test data folder) or the inline input and prints the trace dump, or
  * the error as "LINE:COL: message". "@roundtrip yes" decodes, encodes,
- * decodes again and dumps the second set. */
+ * decodes again and dumps the second set; "@encode yes" prints the
+ * encoded JSON instead of the dump. */
 #include "case.h"
 #include "codec/codec.h"
 
@@ -41,6 +42,12 @@ CASE_HANDLER(otlp_json)
     trace_set *ts = trace_set_new(0);
     if (otlp_json_decode(ts, data, len, &e)) {
         rc = put_error(out, &e);
+        goto out;
+    }
+    const char *enc_only = case_param(c, "encode");
+    if (enc_only && strcmp(enc_only, "yes") == 0) {
+        if (otlp_json_encode(ts, out))
+            rc = 1;
         goto out;
     }
     if (rt && strcmp(rt, "yes") == 0) {
