@@ -13,8 +13,7 @@ int gzip_is_gzip(const uint8_t *buf, size_t len)
     return buf && len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
 }
 
-int gzip_inflate(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
-                 tc_error *e)
+int gzip_inflate(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len, tc_error *e)
 {
     if (!in || len == 0)
         return tc_error_set(e, TC_ERR_INPUT, "gzip: empty input");
@@ -57,16 +56,15 @@ int gzip_inflate(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, s
                 } while (zr == Z_OK && zs.avail_out == 1);
                 if (zs.avail_out == 0) {
                     rc = tc_error_set(e, TC_ERR_LIMIT,
-                                      "gzip: inflated body exceeds %zu bytes (%zu compressed)",
-                                      cap, len);
+                                      "gzip: inflated body exceeds %zu bytes (%zu compressed)", cap, len);
                     goto out;
                 }
                 if (zr == Z_STREAM_END)
                     break;
-                rc = tc_error_at(e, TC_ERR_INPUT, zr == Z_BUF_ERROR ? len : zs.total_in,
-                                 "gzip: %s",
+                rc = tc_error_at(e, TC_ERR_INPUT, zr == Z_BUF_ERROR ? len : zs.total_in, "gzip: %s",
                                  zr == Z_BUF_ERROR ? "truncated stream"
-                                                   : zs.msg ? zs.msg : "corrupt stream");
+                                 : zs.msg          ? zs.msg
+                                                   : "corrupt stream");
                 goto out;
             }
             size_t n = alloc * 2 < cap ? alloc * 2 : cap;
@@ -94,8 +92,7 @@ int gzip_inflate(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, s
             rc = tc_error_set(e, TC_ERR_NOMEM, "gzip: out of memory");
             goto out;
         }
-        rc = tc_error_at(e, TC_ERR_INPUT, zs.total_in, "gzip: %s",
-                         zs.msg ? zs.msg : "corrupt stream");
+        rc = tc_error_at(e, TC_ERR_INPUT, zs.total_in, "gzip: %s", zs.msg ? zs.msg : "corrupt stream");
         goto out;
     }
     dst[used] = 0; /* convenience for text formats; not counted */

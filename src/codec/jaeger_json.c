@@ -13,9 +13,9 @@
 
 typedef struct jctx {
     jdom_ctx d;
-    const json_t *processes;     /* the trace's "processes" object, or NULL */
-    json_t *res_index;           /* process id -> index into res */
-    const trace_resource **res;  /* one resource per process, built on first use */
+    const json_t *processes;    /* the trace's "processes" object, or NULL */
+    json_t *res_index;          /* process id -> index into res */
+    const trace_resource **res; /* one resource per process, built on first use */
     size_t n_res;
 } jctx;
 
@@ -123,8 +123,8 @@ static int typed_value(jctx *c, const json_t *kv, const char *where, tc_attr *ou
 
 /* Reads an optional array of typed values into an arena array with `extra`
  * free slots at the end. */
-static int typed_list(jctx *c, const json_t *obj, const char *field, uint32_t extra,
-                      tc_attr **out, uint32_t *n)
+static int typed_list(jctx *c, const json_t *obj, const char *field, uint32_t extra, tc_attr **out,
+                      uint32_t *n)
 {
     const json_t *arr = json_object_get(obj, field);
     *out = NULL;
@@ -282,8 +282,7 @@ static int span_references(jctx *c, const json_t *sp, trace_span *s)
         else if (strcmp(t, "FOLLOWS_FROM") != 0)
             return jdom_fail(d, TC_ERR_INPUT, "refType", "expected CHILD_OF or FOLLOWS_FROM");
         int rc = jdom_id_field(d, ref, "traceID", links[i].trace_id, TRACE_ID_LEN, true, false);
-        if (rc || (rc = jdom_id_field(d, ref, "spanID", links[i].span_id, SPAN_ID_LEN, true,
-                                      false)))
+        if (rc || (rc = jdom_id_field(d, ref, "spanID", links[i].span_id, SPAN_ID_LEN, true, false)))
             return rc;
         links[i].trace_state = "";
         if (memcmp(links[i].trace_id, s->trace_id, TRACE_ID_LEN) == 0) {
@@ -301,8 +300,7 @@ static int span_references(jctx *c, const json_t *sp, trace_span *s)
     /* every other reference is a link (a CHILD_OF to the parent is not) */
     uint32_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (parent >= 0 && child[i] &&
-            memcmp(links[i].span_id, s->parent_id, SPAN_ID_LEN) == 0)
+        if (parent >= 0 && child[i] && memcmp(links[i].span_id, s->parent_id, SPAN_ID_LEN) == 0)
             continue;
         links[k] = links[i];
         tc_attr *a = arena_calloc(d->a, 1, sizeof *a);
@@ -344,8 +342,7 @@ static int span_logs(jctx *c, const json_t *sp, trace_span *s)
         if (rc || (rc = typed_list(c, log, "fields", 0, &ev[i].attrs, &ev[i].n_attrs)))
             return rc;
         tc_value name;
-        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? str_or_empty(&name)
-                                                                             : "";
+        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? str_or_empty(&name) : "";
     }
     d->path[plen] = '\0';
     s->events = ev;
@@ -440,8 +437,7 @@ static int decode_span(jctx *c, const json_t *sp)
     if (dur > UINT64_MAX - s->start_ns)
         return jdom_fail(d, TC_ERR_INPUT, "duration", "end time out of range");
     s->end_ns = s->start_ns + dur;
-    if ((rc = span_references(c, sp, s)) || (rc = typed_list(c, sp, "tags", 0, &s->attrs,
-                                                             &s->n_attrs)))
+    if ((rc = span_references(c, sp, s)) || (rc = typed_list(c, sp, "tags", 0, &s->attrs, &s->n_attrs)))
         return rc;
     tc_value v, ver;
     const char *scope_name = "", *scope_version = "";

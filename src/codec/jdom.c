@@ -47,8 +47,7 @@ int jdom_load(const char *buf, size_t len, json_t **out, tc_error *e)
                             CODEC_MAX_BODY);
     size_t deep = too_deep_at(buf, len);
     if (deep != (size_t)-1) {
-        tc_error_at(e, TC_ERR_LIMIT, deep, "JSON nested deeper than %d levels",
-                    CODEC_MAX_JSON_DEPTH);
+        tc_error_at(e, TC_ERR_LIMIT, deep, "JSON nested deeper than %d levels", CODEC_MAX_JSON_DEPTH);
         tc_error_locate(e, buf, len);
         return TC_ERR_LIMIT;
     }
@@ -118,8 +117,8 @@ bool jdom_is_zero(const uint8_t *id, size_t n)
     return true;
 }
 
-int jdom_id_field(jdom_ctx *c, const json_t *obj, const char *field, uint8_t *out, size_t n,
-                  bool required, bool zero_ok)
+int jdom_id_field(jdom_ctx *c, const json_t *obj, const char *field, uint8_t *out, size_t n, bool required,
+                  bool zero_ok)
 {
     const json_t *v = json_object_get(obj, field);
     if (!v || json_is_null(v)) {
@@ -140,8 +139,8 @@ int jdom_str(jdom_ctx *c, const json_t *s, const char *field, const char **out)
 {
     size_t n = json_string_length(s);
     if (n > CODEC_MAX_STRING)
-        return jdom_fail(c, TC_ERR_LIMIT, field, "string of %zu bytes is over the limit of %zu",
-                         n, CODEC_MAX_STRING);
+        return jdom_fail(c, TC_ERR_LIMIT, field, "string of %zu bytes is over the limit of %zu", n,
+                         CODEC_MAX_STRING);
     char *p = arena_strndup(c->a, json_string_value(s), n);
     if (!p)
         return jdom_fail(c, TC_ERR_NOMEM, field, "out of memory");
@@ -149,8 +148,7 @@ int jdom_str(jdom_ctx *c, const json_t *s, const char *field, const char **out)
     return 0;
 }
 
-int jdom_str_field(jdom_ctx *c, const json_t *obj, const char *field, const char *def,
-                   const char **out)
+int jdom_str_field(jdom_ctx *c, const json_t *obj, const char *field, const char *def, const char **out)
 {
     const json_t *v = json_object_get(obj, field);
     if (!v || json_is_null(v)) {

@@ -50,8 +50,8 @@ bool jdom_is_zero(const uint8_t *id, size_t n);
 /* Reads a field holding a trace id (16 bytes) or span id (8 bytes):
  * required ids must be present; a zero id is refused when !zero_ok.
  * Returns 0 (out untouched when absent and optional) or TC_ERR_INPUT. */
-int jdom_id_field(jdom_ctx *c, const json_t *obj, const char *field, uint8_t *out, size_t n,
-                  bool required, bool zero_ok);
+int jdom_id_field(jdom_ctx *c, const json_t *obj, const char *field, uint8_t *out, size_t n, bool required,
+                  bool zero_ok);
 
 /* Copies a JSON string into the arena (at most CODEC_MAX_STRING bytes).
  * Returns 0 with *out set, TC_ERR_LIMIT or TC_ERR_NOMEM (error names field). */
@@ -59,8 +59,7 @@ int jdom_str(jdom_ctx *c, const json_t *s, const char *field, const char **out);
 
 /* Reads an optional string field; absent or null gives def. Returns 0 or
  * TC_ERR_* when the field is not a string. */
-int jdom_str_field(jdom_ctx *c, const json_t *obj, const char *field, const char *def,
-                   const char **out);
+int jdom_str_field(jdom_ctx *c, const json_t *obj, const char *field, const char *def, const char **out);
 
 /* Reads an optional non-negative integer count of microseconds and gives
  * nanoseconds (absent or null: 0). Returns 0 or TC_ERR_INPUT. */

@@ -51,8 +51,8 @@ static int service_resource(zctx *c, const char *name, const trace_resource **ou
 
 /* Reads an endpoint {"serviceName", "ipv4", "ipv6", "port"}; absent fields
  * give "" and 0. */
-static int endpoint(zctx *c, const json_t *sp, const char *field, const char **svc,
-                    const char **ip, json_int_t *port)
+static int endpoint(zctx *c, const json_t *sp, const char *field, const char **svc, const char **ip,
+                    json_int_t *port)
 {
     jdom_ctx *d = &c->d;
     const json_t *ep = json_object_get(sp, field);
@@ -136,8 +136,7 @@ static int span_annotations(zctx *c, const json_t *sp, trace_span *s)
         return jdom_fail(d, TC_ERR_INPUT, "annotations", "expected an array");
     size_t n = json_array_size(anns);
     if (n > CODEC_MAX_EVENTS)
-        return jdom_fail(d, TC_ERR_LIMIT, "annotations", "more than %d annotations",
-                         CODEC_MAX_EVENTS);
+        return jdom_fail(d, TC_ERR_LIMIT, "annotations", "more than %d annotations", CODEC_MAX_EVENTS);
     trace_event *ev = arena_calloc(d->a, n ? n : 1, sizeof *ev);
     if (!ev)
         return jdom_fail(d, TC_ERR_NOMEM, "annotations", "out of memory");
@@ -212,8 +211,8 @@ static int decode_span(zctx *c, const json_t *sp)
         (rc = jdom_micros_field(d, sp, "timestamp", &s->start_ns)) ||
         (rc = jdom_micros_field(d, sp, "duration", &dur)) ||
         (rc = endpoint(c, sp, "localEndpoint", &lsvc, &lip, &lport)) ||
-        (rc = endpoint(c, sp, "remoteEndpoint", &rsvc, &rip, &rport)) ||
-        (rc = span_tags(c, sp, s)) || (rc = span_annotations(c, sp, s)))
+        (rc = endpoint(c, sp, "remoteEndpoint", &rsvc, &rip, &rport)) || (rc = span_tags(c, sp, s)) ||
+        (rc = span_annotations(c, sp, s)))
         return rc;
     if (memcmp(s->parent_id, s->span_id, SPAN_ID_LEN) == 0)
         memset(s->parent_id, 0, SPAN_ID_LEN); /* a span that is its own parent is a root */
@@ -231,8 +230,7 @@ static int decode_span(zctx *c, const json_t *sp)
     if (*kind && !s->kind)
         return jdom_fail(d, TC_ERR_INPUT, "kind", "expected CLIENT, SERVER, PRODUCER or CONSUMER");
     if (!*kind && jdom_take(s->attrs, &s->n_attrs, "span.kind", &v))
-        s->kind = strcmp(str_or_empty(&v), "internal") == 0 ? TRACE_KIND_INTERNAL
-                                                             : TRACE_KIND_UNSPECIFIED;
+        s->kind = strcmp(str_or_empty(&v), "internal") == 0 ? TRACE_KIND_INTERNAL : TRACE_KIND_UNSPECIFIED;
     span_status(s);
     const char *scope_name = "", *scope_version = "";
     bool sn = jdom_take(s->attrs, &s->n_attrs, "otel.scope.name", &v);

@@ -18,8 +18,7 @@ static uint8_t *deflate_all(const uint8_t *src, size_t n, int gzip, size_t *out_
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, gzip ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, gzip ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
     size_t cap = deflateBound(&zs, n) + 32;
     uint8_t *dst = malloc(cap);
     assert_non_null(dst);
