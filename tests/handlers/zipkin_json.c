@@ -1,0 +1,41 @@
+/* zipkin_json.c - case handler: decodes @file (under tests/data) or the case's
+ * input with zipkin_json_decode and prints trace_dump, or the error as
+ * "LINE:COL: message" when it is located. */
+#include "case.h"
+#include "codec/codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+CASE_HANDLER(zipkin_json);
+
+CASE_HANDLER(zipkin_json)
+{
+    const char *file = case_param(c, "file");
+    char *data = NULL;
+    size_t len = strlen(c->input);
+    const char *buf = c->input;
+    if (file) {
+        data = case_read_file(case_data_path(file), &len);
+        if (!data) {
+            buf_printf(out, "cannot read %s", file);
+            return 1;
+        }
+        buf = data;
+    }
+    trace_set *ts = trace_set_new(0);
+    tc_error e;
+    memset(&e, 0, sizeof e);
+    int rc = zipkin_json_decode(ts, buf, len, &e);
+    if (rc) {
+        if (e.line > 0)
+            buf_printf(out, "%d:%d: %s", e.line, e.col, e.msg);
+        else
+            buf_puts(out, e.msg);
+    } else {
+        rc = trace_dump(ts, out);
+    }
+    trace_set_free(&ts);
+    free(data);
+    return rc;
+}
