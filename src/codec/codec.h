@@ -53,7 +53,7 @@ int zipkin_json_decode(trace_set *ts, const char *buf, size_t len, tc_error *e);
 
 /* Inflates a gzip (or zlib) body into a malloc'd buffer of at most max_out
  * bytes (and at most CODEC_MAX_GZIP_RATIO times the input). Returns 0 with
- * *out/*out_len set (caller frees), or TC_ERR_INPUT / TC_ERR_LIMIT. */
+ * *out and *out_len set (caller frees), or TC_ERR_INPUT / TC_ERR_LIMIT. */
 int gzip_inflate(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
                  tc_error *e);
 
