@@ -148,9 +148,10 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                     return tc_error_at(e, TC_ERR_LIMIT, base + at,
                                        "attribute value nested deeper than %d levels at byte %zu",
                                        CODEC_MAX_DEPTH, base + at);
-                /* an array/kvlist level takes at least 4 bytes: a short value
-                 * cannot reach the limit, so it needs no scan */
-                bool skip = child == M_ANY && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
+                /* an array/kvlist level takes at least 4 bytes: a short
+                 * key-value or value cannot reach the limit, so it needs no
+                 * scan (protobuf-c still checks its wire form) */
+                bool skip = child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
                 if (!skip) {
                     int rc = scan(p + i, len, base + i, child, d, e);
                     if (rc)
