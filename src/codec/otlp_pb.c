@@ -1,0 +1,1032 @@
+/* otlp_pb.c - OTLP protobuf <-> trace model on protobuf-c (otlp_pb_decode,
+ * otlp_pb_encode in codec.h).
+ *
+ * Decoding: a schema-aware wire scan first bounds the nesting of values (so
+ * protobuf-c's recursive unpack cannot exhaust the stack) and reports wire
+ * errors with a byte offset; protobuf-c then unpacks into the set's arena
+ * (its allocator is the arena, free is a no-op) and the model points into the
+ * unpacked message: names, keys and string values are not copied. Spans are
+ * numbered from 0 in body order in error messages. */
+#include "codec/codec.h"
+#include "codec/limits.h"
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "opentelemetry/proto/trace/v1/trace.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Trace__V1__TracesData pb_traces;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rspans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_sspans;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
+typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
+
+/* ---- wire scan ---- */
+
+typedef enum msg_kind {
+    M_NONE,
+    M_TRACES,
+    M_RSPANS,
+    M_RESOURCE,
+    M_SSPANS,
+    M_SCOPE,
+    M_SPAN,
+    M_EVENT,
+    M_LINK,
+    M_STATUS,
+    M_KV,
+    M_ANY,
+    M_ARRAY,
+    M_KVLIST,
+} msg_kind;
+
+static const char *const msg_names[] = {
+    "", "TracesData", "ResourceSpans", "Resource", "ScopeSpans", "InstrumentationScope", "Span",
+    "Span.Event", "Span.Link", "Status", "KeyValue", "AnyValue", "ArrayValue", "KeyValueList",
+};
+
+/* The message type of field f of message m, M_NONE for scalars. */
+static msg_kind child_of(msg_kind m, uint32_t f)
+{
+    switch (m) {
+    case M_TRACES: return f == 1 ? M_RSPANS : M_NONE;
+    case M_RSPANS: return f == 1 ? M_RESOURCE : f == 2 ? M_SSPANS : M_NONE;
+    case M_RESOURCE: return f == 1 ? M_KV : M_NONE;
+    case M_SSPANS: return f == 1 ? M_SCOPE : f == 2 ? M_SPAN : M_NONE;
+    case M_SCOPE: return f == 3 ? M_KV : M_NONE;
+    case M_SPAN:
+        return f == 9 ? M_KV : f == 11 ? M_EVENT : f == 13 ? M_LINK : f == 15 ? M_STATUS : M_NONE;
+    case M_EVENT: return f == 3 ? M_KV : M_NONE;
+    case M_LINK: return f == 4 ? M_KV : M_NONE;
+    case M_KV: return f == 2 ? M_ANY : M_NONE;
+    case M_ANY: return f == 5 ? M_ARRAY : f == 6 ? M_KVLIST : M_NONE;
+    case M_ARRAY: return f == 1 ? M_ANY : M_NONE;
+    case M_KVLIST: return f == 1 ? M_KV : M_NONE;
+    default: return M_NONE;
+    }
+}
+
+static int wire_error(tc_error *e, size_t off, const char *what)
+{
+    return tc_error_at(e, TC_ERR_INPUT, off, "malformed protobuf at byte %zu: %s", off, what);
+}
+
+/* Reads a varint at p[*i..n); returns -1 when truncated or too long. */
+static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*i >= n)
+            return -1;
+        uint8_t b = p[(*i)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Checks the wire structure of message m in p[0..n) (at offset base of the
+ * body), descending into the messages that can hold values; depth counts the
+ * array/kvlist values around it. */
+static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, tc_error *e)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t at = i;
+        uint64_t tag, v;
+        if (read_varint(p, n, &i, &tag))
+            return wire_error(e, base + at, "truncated or overlong tag");
+        uint32_t wt = (uint32_t)(tag & 7);
+        uint64_t field = tag >> 3;
+        if (field == 0 || field > 0x1fffffff)
+            return wire_error(e, base + at, "invalid field number");
+        msg_kind child = child_of(m, (uint32_t)field);
+        if (child != M_NONE && wt != 2) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "field %u of %s has wire type %u, want 2", (unsigned)field,
+                     msg_names[m], wt);
+            return wire_error(e, base + at, msg);
+        }
+        switch (wt) {
+        case 0:
+            if (read_varint(p, n, &i, &v))
+                return wire_error(e, base + at, "truncated varint");
+            break;
+        case 1:
+        case 5: {
+            size_t w = wt == 1 ? 8 : 4;
+            if (n - i < w)
+                return wire_error(e, base + at, "truncated fixed-width field");
+            i += w;
+            break;
+        }
+        case 2: {
+            if (read_varint(p, n, &i, &v))
+                return wire_error(e, base + at, "truncated length");
+            if (v > n - i) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "length %llu of field %u runs past the end (%zu bytes left)",
+                         (unsigned long long)v, (unsigned)field, n - i);
+                return wire_error(e, base + at, msg);
+            }
+            size_t len = (size_t)v;
+            if (child != M_NONE) {
+                int d = depth + (child == M_ARRAY || child == M_KVLIST);
+                if (d > CODEC_MAX_DEPTH)
+                    return tc_error_at(e, TC_ERR_LIMIT, base + at,
+                                       "attribute value nested deeper than %d levels at byte %zu",
+                                       CODEC_MAX_DEPTH, base + at);
+                /* an array/kvlist level takes at least 4 bytes: a short
+                 * key-value or value cannot reach the limit, so it needs no
+                 * scan (protobuf-c still checks its wire form) */
+                bool skip = child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
+                if (!skip) {
+                    int rc = scan(p + i, len, base + i, child, d, e);
+                    if (rc)
+                        return rc;
+                }
+            }
+            i += len;
+            break;
+        }
+        default: {
+            char msg[64];
+            snprintf(msg, sizeof msg, "invalid wire type %u", wt);
+            return wire_error(e, base + at, msg);
+        }
+        }
+    }
+    return 0;
+}
+
+/* ---- unpack into the arena ---- */
+
+/* protobuf-c makes many small allocations: they are bump-allocated with
+ * 8-byte alignment from blocks taken from the set's arena, which is cheaper
+ * than one arena_alloc each and wastes less to rounding. The only blocks it
+ * frees on success are its scratch slabs (one per message with more than 16
+ * fields on the wire, e.g. every span with a dozen attributes): large
+ * allocations are remembered so a freed slab is reused by the next one
+ * instead of being lost until the set is freed. */
+#define PB_BLOCK ((size_t)256 << 10)
+#define PB_ALIGN ((size_t)8)
+#define PB_BIG 512    /* allocations tracked for reuse: at least this size */
+#define PB_RECENT 64  /* how many recent big allocations are remembered */
+#define PB_CLASSES 24 /* free lists by size class (log2) */
+
+typedef struct pb_free_block {
+    struct pb_free_block *next;
+    size_t size;
+} pb_free_block;
+
+typedef struct pb_arena {
+    arena *a;
+    uint8_t *cur, *end; /* free part of the current block */
+    bool failed;        /* an allocation failed: the arena is full */
+    void *recent[PB_RECENT];
+    size_t recent_size[PB_RECENT];
+    unsigned recent_next;
+    pb_free_block *free_list[PB_CLASSES];
+} pb_arena;
+
+static unsigned size_class(size_t size)
+{
+    unsigned c = 0;
+    while (c + 1 < PB_CLASSES && ((size_t)1 << (c + 1)) <= size)
+        c++;
+    return c; /* 2^c <= size */
+}
+
+static void *pb_alloc_slow(pb_arena *pa, size_t size)
+{
+    void *p;
+    if (size >= PB_BIG) {
+        unsigned c = size_class(size);
+        pb_free_block **fb = &pa->free_list[c];
+        if (*fb && (*fb)->size >= size) {
+            p = *fb;
+            size = (*fb)->size;
+            *fb = (*fb)->next;
+        } else if (size > PB_BLOCK / 8) {
+            p = arena_alloc(pa->a, size);
+        } else {
+            p = NULL;
+        }
+        if (p || size > PB_BLOCK / 8) {
+            if (!p) {
+                pa->failed = true;
+                return NULL;
+            }
+            pa->recent[pa->recent_next] = p;
+            pa->recent_size[pa->recent_next] = size;
+            pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
+            return p;
+        }
+    }
+    uint8_t *block = arena_alloc(pa->a, PB_BLOCK);
+    if (!block) {
+        pa->failed = true;
+        return NULL;
+    }
+    pa->cur = block + size;
+    pa->end = block + PB_BLOCK;
+    if (size >= PB_BIG) {
+        pa->recent[pa->recent_next] = block;
+        pa->recent_size[pa->recent_next] = size;
+        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
+    }
+    return block;
+}
+
+static inline void *pb_bump(pb_arena *pa, size_t size)
+{
+    if (size > SIZE_MAX - PB_ALIGN) {
+        pa->failed = true;
+        return NULL;
+    }
+    size = (size + PB_ALIGN - 1) & ~(PB_ALIGN - 1);
+    if (size < PB_BIG && (size_t)(pa->end - pa->cur) >= size) {
+        void *p = pa->cur;
+        pa->cur += size;
+        return p;
+    }
+    if (size >= PB_BIG && !pa->free_list[size_class(size)] &&
+        (size_t)(pa->end - pa->cur) >= size) {
+        void *p = pa->cur;
+        pa->cur += size;
+        pa->recent[pa->recent_next] = p;
+        pa->recent_size[pa->recent_next] = size;
+        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
+        return p;
+    }
+    return pb_alloc_slow(pa, size);
+}
+
+static void *pb_alloc(void *data, size_t size)
+{
+    return pb_bump(data, size);
+}
+
+static void pb_free(void *data, void *p)
+{
+    pb_arena *pa = data;
+    for (unsigned i = 0; p && i < PB_RECENT; i++) {
+        if (pa->recent[i] == p) {
+            pb_free_block *fb = p;
+            fb->size = pa->recent_size[i];
+            unsigned c = size_class(fb->size);
+            fb->next = pa->free_list[c];
+            pa->free_list[c] = fb;
+            pa->recent[i] = NULL;
+            return;
+        }
+    }
+}
+
+/* ---- protobuf message -> model ---- */
+
+typedef struct dec {
+    trace_set *ts;
+    pb_arena *pa;
+    tc_error *e;
+    uint64_t span_no; /* spans seen so far in the body */
+} dec;
+
+/* Prefixes e's message with a context ("span 3: "); returns code. */
+static int with_context(tc_error *e, int code, const char *fmt, unsigned long long n)
+{
+    if (!e)
+        return code;
+    char inner[TC_ERROR_MSG_MAX], pre[64];
+    snprintf(inner, sizeof inner, "%s", e->msg);
+    snprintf(pre, sizeof pre, fmt, n);
+    size_t off = e->offset;
+    tc_error_set(e, code, "%s%s", pre, inner);
+    e->offset = off;
+    return code;
+}
+
+static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
+                    int depth, size_t max);
+
+static int string_len(dec *d, const char *s, uint32_t *len, const char *what)
+{
+    size_t n = strlen(s);
+    if (n > CODEC_MAX_STRING)
+        return tc_error_set(d->e, TC_ERR_LIMIT, "%s has %zu bytes, limit %zu", what, n,
+                            CODEC_MAX_STRING);
+    *len = (uint32_t)n;
+    return 0;
+}
+
+static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
+{
+    memset(out, 0, sizeof *out);
+    if (!v)
+        return 0;
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        out->type = TC_V_STRING;
+        out->u.str = v->string_value;
+        return string_len(d, v->string_value, &out->len, "string value");
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        out->type = TC_V_BOOL;
+        out->u.b = v->bool_value != 0;
+        return 0;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        out->type = TC_V_INT;
+        out->u.i = v->int_value;
+        return 0;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        out->type = TC_V_DOUBLE;
+        out->u.d = v->double_value;
+        return 0;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        if (v->bytes_value.len > CODEC_MAX_STRING)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "bytes value has %zu bytes, limit %zu",
+                                v->bytes_value.len, CODEC_MAX_STRING);
+        out->type = TC_V_BYTES;
+        out->len = (uint32_t)v->bytes_value.len;
+        out->u.bytes = v->bytes_value.data ? v->bytes_value.data : (const uint8_t *)"";
+        return 0;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
+        if (depth + 1 > CODEC_MAX_DEPTH)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "value nested deeper than %d levels",
+                                CODEC_MAX_DEPTH);
+        const pb_array *arr = v->array_value;
+        size_t n = arr ? arr->n_values : 0;
+        if (n > CODEC_MAX_ITEMS)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "array of %zu items, limit %d", n,
+                                CODEC_MAX_ITEMS);
+        out->type = TC_V_ARRAY;
+        out->len = (uint32_t)n;
+        if (!n)
+            return 0;
+        tc_value *items = pb_bump(d->pa, n * sizeof *items);
+        if (!items)
+            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        out->u.arr = items;
+        for (size_t i = 0; i < n; i++) {
+            int rc = conv_value(d, &items[i], arr->values[i], depth + 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        if (depth + 1 > CODEC_MAX_DEPTH)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "value nested deeper than %d levels",
+                                CODEC_MAX_DEPTH);
+        const pb_kvlist *kl = v->kvlist_value;
+        out->type = TC_V_KVLIST;
+        if (!kl)
+            return 0;
+        return conv_kvs(d, &out->u.kv, &out->len, kl->values, kl->n_values, depth + 1,
+                        CODEC_MAX_ITEMS);
+    }
+    default:
+        return 0; /* not set (or a kind from a newer schema): empty */
+    }
+}
+
+/* Converts n key-values (at value depth `depth`) into one arena array. */
+static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
+                    int depth, size_t max)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (n > max)
+        return tc_error_set(d->e, TC_ERR_LIMIT, "%zu attributes, limit %zu", n, max);
+    if (!n)
+        return 0;
+    tc_attr *attrs = pb_bump(d->pa, n * sizeof *attrs);
+    if (!attrs)
+        return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const pb_kv *kv = kvs[i];
+        attrs[i].key = kv->key;
+        int rc = string_len(d, kv->key, &attrs[i].key_len, "attribute key");
+        if (!rc)
+            rc = conv_value(d, &attrs[i].value, kv->value, depth);
+        if (rc) {
+            if (rc == TC_ERR_NOMEM)
+                return rc;
+            char key[64];
+            snprintf(key, sizeof key, "%.40s%s", kv->key, strlen(kv->key) > 40 ? "..." : "");
+            char inner[TC_ERROR_MSG_MAX];
+            snprintf(inner, sizeof inner, "%s", d->e ? d->e->msg : "");
+            return tc_error_set(d->e, rc, "attribute \"%s\": %s", key, inner);
+        }
+    }
+    *out = attrs;
+    *n_out = (uint32_t)n;
+    return 0;
+}
+
+static int conv_attrs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n)
+{
+    return conv_kvs(d, out, n_out, kvs, n, 0, CODEC_MAX_ATTRS);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Checks an id field: `want` bytes, not all zero; optional ids may be empty. */
+static int check_id(dec *d, const ProtobufCBinaryData *id, size_t want, const char *what,
+                    bool optional)
+{
+    if (optional && id->len == 0)
+        return 0;
+    if (id->len != want)
+        return tc_error_set(d->e, TC_ERR_INPUT, "%s has %zu bytes, want %zu", what, id->len, want);
+    if (all_zero(id->data, want))
+        return tc_error_set(d->e, TC_ERR_INPUT, "%s is all zero", what);
+    return 0;
+}
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resource *res,
+                     const trace_scope *scope)
+{
+    int rc;
+    if ((rc = check_id(d, &s->trace_id, TRACE_ID_LEN, "trace_id", false)) ||
+        (rc = check_id(d, &s->span_id, SPAN_ID_LEN, "span_id", false)))
+        return rc;
+    if (s->parent_span_id.len != 0 && s->parent_span_id.len != SPAN_ID_LEN)
+        return tc_error_set(d->e, TC_ERR_INPUT, "parent_span_id has %zu bytes, want 0 or 8",
+                            s->parent_span_id.len);
+    memcpy(sp->trace_id, s->trace_id.data, TRACE_ID_LEN);
+    memcpy(sp->span_id, s->span_id.data, SPAN_ID_LEN);
+    if (s->parent_span_id.len)
+        memcpy(sp->parent_id, s->parent_span_id.data, SPAN_ID_LEN);
+    sp->name = str_or_empty(s->name);
+    sp->trace_state = str_or_empty(s->trace_state);
+    sp->start_ns = s->start_time_unix_nano;
+    sp->end_ns = s->end_time_unix_nano;
+    sp->flags = s->flags;
+    sp->kind = (unsigned)s->kind <= TRACE_KIND_CONSUMER ? (uint8_t)s->kind : 0;
+    if (s->status) {
+        sp->status_message = str_or_empty(s->status->message);
+        sp->status_code =
+            (unsigned)s->status->code <= TRACE_STATUS_ERROR ? (uint8_t)s->status->code : 0;
+    } else {
+        sp->status_message = "";
+    }
+    sp->dropped_attrs = s->dropped_attributes_count;
+    sp->dropped_events = s->dropped_events_count;
+    sp->dropped_links = s->dropped_links_count;
+    sp->resource = res;
+    sp->scope = scope;
+    if ((rc = conv_attrs(d, &sp->attrs, &sp->n_attrs, s->attributes, s->n_attributes)))
+        return rc;
+
+    if (s->n_events > CODEC_MAX_EVENTS)
+        return tc_error_set(d->e, TC_ERR_LIMIT, "%zu events, limit %d", s->n_events,
+                            CODEC_MAX_EVENTS);
+    if (s->n_events) {
+        sp->events = pb_bump(d->pa, s->n_events * sizeof *sp->events);
+        if (!sp->events)
+            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < s->n_events; i++) {
+            const pb_event *ev = s->events[i];
+            trace_event *te = &sp->events[i];
+            te->name = str_or_empty(ev->name);
+            te->time_ns = ev->time_unix_nano;
+            te->dropped_attrs = ev->dropped_attributes_count;
+            if ((rc = conv_attrs(d, &te->attrs, &te->n_attrs, ev->attributes, ev->n_attributes)))
+                return with_context(d->e, rc, "event %llu: ", i);
+        }
+        sp->n_events = (uint32_t)s->n_events;
+    }
+
+    if (s->n_links > CODEC_MAX_LINKS)
+        return tc_error_set(d->e, TC_ERR_LIMIT, "%zu links, limit %d", s->n_links,
+                            CODEC_MAX_LINKS);
+    if (s->n_links) {
+        sp->links = pb_bump(d->pa, s->n_links * sizeof *sp->links);
+        if (!sp->links)
+            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < s->n_links; i++) {
+            const pb_link *lk = s->links[i];
+            trace_link *tl = &sp->links[i];
+            if ((rc = check_id(d, &lk->trace_id, TRACE_ID_LEN, "trace_id", false)) ||
+                (rc = check_id(d, &lk->span_id, SPAN_ID_LEN, "span_id", false)))
+                return with_context(d->e, rc, "link %llu: ", i);
+            memcpy(tl->trace_id, lk->trace_id.data, TRACE_ID_LEN);
+            memcpy(tl->span_id, lk->span_id.data, SPAN_ID_LEN);
+            tl->trace_state = str_or_empty(lk->trace_state);
+            tl->dropped_attrs = lk->dropped_attributes_count;
+            tl->flags = lk->flags;
+            if ((rc = conv_attrs(d, &tl->attrs, &tl->n_attrs, lk->attributes, lk->n_attributes)))
+                return with_context(d->e, rc, "link %llu: ", i);
+        }
+        sp->n_links = (uint32_t)s->n_links;
+    }
+    return 0;
+}
+
+static int conv_traces(dec *d, pb_rspans *const *rss, size_t n_rs)
+{
+    int rc;
+    for (size_t r = 0; r < n_rs; r++) {
+        const pb_rspans *rs = rss[r];
+        trace_resource *res = pb_bump(d->pa, sizeof *res);
+        if (!res)
+            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        memset(res, 0, sizeof *res);
+        res->schema_url = str_or_empty(rs->schema_url);
+        if (rs->resource) {
+            res->dropped_attrs = rs->resource->dropped_attributes_count;
+            if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, rs->resource->attributes,
+                                 rs->resource->n_attributes)))
+                return with_context(d->e, rc, "resource %llu: ", r);
+        }
+        for (size_t k = 0; k < rs->n_scope_spans; k++) {
+            const pb_sspans *ss = rs->scope_spans[k];
+            trace_scope *scope = pb_bump(d->pa, sizeof *scope);
+            if (!scope)
+                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            memset(scope, 0, sizeof *scope);
+            scope->schema_url = str_or_empty(ss->schema_url);
+            scope->name = "";
+            scope->version = "";
+            if (ss->scope) {
+                scope->name = str_or_empty(ss->scope->name);
+                scope->version = str_or_empty(ss->scope->version);
+                scope->dropped_attrs = ss->scope->dropped_attributes_count;
+                if ((rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ss->scope->attributes,
+                                     ss->scope->n_attributes)))
+                    return with_context(d->e, rc, "scope %llu: ", k);
+            }
+            if (!ss->n_spans)
+                continue;
+            trace_span *spans = pb_bump(d->pa, ss->n_spans * sizeof *spans);
+            if (!spans)
+                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            memset(spans, 0, ss->n_spans * sizeof *spans);
+            for (size_t i = 0; i < ss->n_spans; i++, d->span_no++) {
+                if ((rc = conv_span(d, &spans[i], ss->spans[i], res, scope)))
+                    return with_context(d->e, rc, "span %llu: ", d->span_no);
+                if ((rc = trace_set_add_span(d->ts, &spans[i], d->e)))
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Decodes p[0..n) as TracesData. *wire_ok tells whether the wire form was
+ * accepted (a later failure is about the content); *n_spans counts the
+ * spans found. */
+static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_ok,
+                         uint64_t *n_spans, tc_error *e)
+{
+    *n_spans = 0;
+    *wire_ok = false;
+    int rc = scan(p, n, 0, M_TRACES, 0, e);
+    if (rc)
+        return rc;
+    pb_arena pa;
+    memset(&pa, 0, sizeof pa);
+    pa.a = trace_set_arena(ts);
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &pa};
+    pb_traces *td = opentelemetry__proto__trace__v1__traces_data__unpack(&alloc, n, p);
+    if (!td) {
+        if (pa.failed)
+            return tc_error_set(e, TC_ERR_NOMEM, "out of memory (trace arena full)");
+        return tc_error_set(e, TC_ERR_INPUT,
+                            "malformed protobuf: not an OTLP TracesData message");
+    }
+    *wire_ok = true;
+    dec d = {ts, &pa, e, 0};
+    rc = conv_traces(&d, td->resource_spans, td->n_resource_spans);
+    *n_spans = d.span_no;
+    return rc;
+}
+
+/* Finds the payload of field 1 (length-delimited) of a wrapper message;
+ * several occurrences merge, so they are joined. 0 or -1. */
+static int unwrap(arena *a, const uint8_t *p, size_t n, const uint8_t **out, size_t *out_len)
+{
+    const uint8_t *first = NULL;
+    size_t total = 0, i = 0, count = 0;
+    uint8_t *joined = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        i = 0;
+        size_t at = 0;
+        while (i < n) {
+            uint64_t tag, v;
+            if (read_varint(p, n, &i, &tag))
+                return -1;
+            uint32_t wt = (uint32_t)(tag & 7);
+            if (wt == 0) {
+                if (read_varint(p, n, &i, &v))
+                    return -1;
+            } else if (wt == 1 || wt == 5) {
+                size_t w = wt == 1 ? 8 : 4;
+                if (n - i < w)
+                    return -1;
+                i += w;
+            } else if (wt == 2) {
+                if (read_varint(p, n, &i, &v) || v > n - i)
+                    return -1;
+                if (tag >> 3 == 1) {
+                    if (pass == 0) {
+                        first = p + i;
+                        total += (size_t)v;
+                        count++;
+                    } else {
+                        memcpy(joined + at, p + i, (size_t)v);
+                        at += (size_t)v;
+                    }
+                }
+                i += (size_t)v;
+            } else {
+                return -1;
+            }
+        }
+        if (count == 0)
+            return -1;
+        if (count == 1) {
+            *out = first;
+            *out_len = total;
+            return 0;
+        }
+        if (pass == 0 && !(joined = arena_alloc(a, total)))
+            return -1;
+    }
+    *out = joined;
+    *out_len = total;
+    return 0;
+}
+
+int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
+{
+    if (len > CODEC_MAX_BODY)
+        return tc_error_set(e, TC_ERR_LIMIT, "protobuf body of %zu bytes, limit %zu", len,
+                            CODEC_MAX_BODY);
+    if (len == 0)
+        return 0;
+    tc_error first;
+    bool wire_ok;
+    uint64_t n_spans;
+    int rc = decode_traces(ts, buf, len, &wire_ok, &n_spans, &first);
+    if (rc == 0)
+        return 0;
+    if (rc == TC_ERR_INPUT && !wire_ok) {
+        /* Tempo's TraceByIDResponse: field 1 is a Trace, whose field 1 is
+         * the repeated ResourceSpans of a TracesData. Taken only when it
+         * holds spans: a malformed TracesData often parses as an empty one. */
+        const uint8_t *inner;
+        size_t inner_len;
+        if (unwrap(trace_set_arena(ts), buf, len, &inner, &inner_len) == 0) {
+            tc_error second;
+            int rc2 = decode_traces(ts, inner, inner_len, &wire_ok, &n_spans, &second);
+            if (rc2 == 0 && n_spans > 0)
+                return 0;
+        }
+    }
+    if (e)
+        *e = first;
+    return rc;
+}
+
+/* ---- encode ---- */
+
+typedef struct enc {
+    arena *a;
+    int rc;
+} enc;
+
+static void *enc_alloc(enc *x, size_t n)
+{
+    void *p = arena_alloc(x->a, n ? n : 1);
+    if (!p)
+        x->rc = TC_ERR_NOMEM;
+    return p;
+}
+
+static pb_kv **enc_kvs(enc *x, const tc_attr *attrs, uint32_t n, int depth);
+
+static void enc_value(enc *x, pb_any *out, const tc_value *v, int depth)
+{
+    *out = (pb_any)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    switch ((tc_vtype)v->type) {
+    case TC_V_STRING:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        out->string_value = (char *)(v->u.str ? v->u.str : "");
+        break;
+    case TC_V_BOOL:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+        out->bool_value = v->u.b;
+        break;
+    case TC_V_INT:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+        out->int_value = v->u.i;
+        break;
+    case TC_V_DOUBLE:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+        out->double_value = v->u.d;
+        break;
+    case TC_V_BYTES:
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+        out->bytes_value.len = v->len;
+        out->bytes_value.data = (uint8_t *)v->u.bytes;
+        break;
+    case TC_V_ARRAY: {
+        if (depth >= CODEC_MAX_DEPTH) {
+            x->rc = TC_ERR_LIMIT;
+            return;
+        }
+        pb_array *arr = enc_alloc(x, sizeof *arr);
+        pb_any **items = enc_alloc(x, v->len * sizeof *items);
+        pb_any *vals = enc_alloc(x, v->len * sizeof *vals);
+        if (x->rc)
+            return;
+        *arr = (pb_array)OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+        for (uint32_t i = 0; i < v->len; i++) {
+            enc_value(x, &vals[i], &v->u.arr[i], depth + 1);
+            items[i] = &vals[i];
+        }
+        arr->n_values = v->len;
+        arr->values = items;
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+        out->array_value = arr;
+        break;
+    }
+    case TC_V_KVLIST: {
+        if (depth >= CODEC_MAX_DEPTH) {
+            x->rc = TC_ERR_LIMIT;
+            return;
+        }
+        pb_kvlist *kl = enc_alloc(x, sizeof *kl);
+        if (!kl)
+            return;
+        *kl = (pb_kvlist)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+        kl->n_values = v->len;
+        kl->values = enc_kvs(x, v->u.kv, v->len, depth + 1);
+        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+        out->kvlist_value = kl;
+        break;
+    }
+    default:
+        break; /* empty: nothing set */
+    }
+}
+
+/* n KeyValues, their AnyValues and the pointer array, in three allocations. */
+static pb_kv **enc_kvs(enc *x, const tc_attr *attrs, uint32_t n, int depth)
+{
+    if (!n)
+        return NULL;
+    pb_kv **ptrs = enc_alloc(x, n * sizeof *ptrs);
+    pb_kv *kvs = enc_alloc(x, n * sizeof *kvs);
+    pb_any *vals = enc_alloc(x, n * sizeof *vals);
+    if (x->rc)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        kvs[i] = (pb_kv)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+        kvs[i].key = (char *)(attrs[i].key ? attrs[i].key : "");
+        enc_value(x, &vals[i], &attrs[i].value, depth);
+        kvs[i].value = &vals[i];
+        ptrs[i] = &kvs[i];
+    }
+    return ptrs;
+}
+
+static void enc_span(enc *x, pb_span *s, const trace_span *sp)
+{
+    *s = (pb_span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+    s->trace_id.len = TRACE_ID_LEN;
+    s->trace_id.data = (uint8_t *)sp->trace_id;
+    s->span_id.len = SPAN_ID_LEN;
+    s->span_id.data = (uint8_t *)sp->span_id;
+    if (trace_span_has_parent(sp)) {
+        s->parent_span_id.len = SPAN_ID_LEN;
+        s->parent_span_id.data = (uint8_t *)sp->parent_id;
+    }
+    s->trace_state = (char *)str_or_empty(sp->trace_state);
+    s->flags = sp->flags;
+    s->name = (char *)str_or_empty(sp->name);
+    s->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)sp->kind;
+    s->start_time_unix_nano = sp->start_ns;
+    s->end_time_unix_nano = sp->end_ns;
+    s->n_attributes = sp->n_attrs;
+    s->attributes = enc_kvs(x, sp->attrs, sp->n_attrs, 0);
+    s->dropped_attributes_count = sp->dropped_attrs;
+    s->dropped_events_count = sp->dropped_events;
+    s->dropped_links_count = sp->dropped_links;
+    if (sp->n_events) {
+        pb_event **ptrs = enc_alloc(x, sp->n_events * sizeof *ptrs);
+        pb_event *evs = enc_alloc(x, sp->n_events * sizeof *evs);
+        if (x->rc)
+            return;
+        for (uint32_t i = 0; i < sp->n_events; i++) {
+            const trace_event *te = &sp->events[i];
+            evs[i] = (pb_event)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
+            evs[i].time_unix_nano = te->time_ns;
+            evs[i].name = (char *)str_or_empty(te->name);
+            evs[i].n_attributes = te->n_attrs;
+            evs[i].attributes = enc_kvs(x, te->attrs, te->n_attrs, 0);
+            evs[i].dropped_attributes_count = te->dropped_attrs;
+            ptrs[i] = &evs[i];
+        }
+        s->n_events = sp->n_events;
+        s->events = ptrs;
+    }
+    if (sp->n_links) {
+        pb_link **ptrs = enc_alloc(x, sp->n_links * sizeof *ptrs);
+        pb_link *lks = enc_alloc(x, sp->n_links * sizeof *lks);
+        if (x->rc)
+            return;
+        for (uint32_t i = 0; i < sp->n_links; i++) {
+            const trace_link *tl = &sp->links[i];
+            lks[i] = (pb_link)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT;
+            lks[i].trace_id.len = TRACE_ID_LEN;
+            lks[i].trace_id.data = (uint8_t *)tl->trace_id;
+            lks[i].span_id.len = SPAN_ID_LEN;
+            lks[i].span_id.data = (uint8_t *)tl->span_id;
+            lks[i].trace_state = (char *)str_or_empty(tl->trace_state);
+            lks[i].n_attributes = tl->n_attrs;
+            lks[i].attributes = enc_kvs(x, tl->attrs, tl->n_attrs, 0);
+            lks[i].dropped_attributes_count = tl->dropped_attrs;
+            lks[i].flags = tl->flags;
+            ptrs[i] = &lks[i];
+        }
+        s->n_links = sp->n_links;
+        s->links = ptrs;
+    }
+    if (sp->status_code || (sp->status_message && *sp->status_message)) {
+        pb_status *st = enc_alloc(x, sizeof *st);
+        if (!st)
+            return;
+        *st = (pb_status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
+        st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)sp->status_code;
+        st->message = (char *)str_or_empty(sp->status_message);
+        s->status = st;
+    }
+}
+
+/* Open-addressing map from a (resource, scope) pointer pair to a group
+ * number; scope NULL keys the resource itself. */
+typedef struct pmap {
+    const void **k1, **k2;
+    uint32_t *val; /* index + 1; 0 = empty */
+    size_t mask;
+} pmap;
+
+static uint32_t pmap_get(pmap *m, const void *a, const void *b, uint32_t *next)
+{
+    uintptr_t h = ((uintptr_t)a * 0x9E3779B97F4A7C15ull) ^ ((uintptr_t)b * 0xC2B2AE3D27D4EB4Full);
+    size_t i = (size_t)(h ^ (h >> 29)) & m->mask;
+    while (m->val[i]) {
+        if (m->k1[i] == a && m->k2[i] == b)
+            return m->val[i] - 1;
+        i = (i + 1) & m->mask;
+    }
+    m->k1[i] = a;
+    m->k2[i] = b;
+    m->val[i] = ++*next;
+    return *next - 1;
+}
+
+static int encode_all(enc *x, trace_set *ts, tc_buf *out)
+{
+    size_t n = 0;
+    for (uint32_t t = 0; t < trace_set_count(ts); t++)
+        n += trace_set_at(ts, t)->n_spans;
+    size_t slots = 16;
+    while (slots < 2 * (n + 1))
+        slots *= 2;
+    pmap rmap = {0}, gmap = {0};
+    rmap.k1 = enc_alloc(x, slots * sizeof(void *));
+    rmap.k2 = enc_alloc(x, slots * sizeof(void *));
+    rmap.val = enc_alloc(x, slots * sizeof(uint32_t));
+    gmap.k1 = enc_alloc(x, slots * sizeof(void *));
+    gmap.k2 = enc_alloc(x, slots * sizeof(void *));
+    gmap.val = enc_alloc(x, slots * sizeof(uint32_t));
+    const trace_span **spans = enc_alloc(x, (n + 1) * sizeof *spans);
+    uint32_t *span_grp = enc_alloc(x, (n + 1) * sizeof *span_grp);
+    uint32_t *grp_res = enc_alloc(x, (n + 1) * sizeof *grp_res);
+    uint32_t *grp_count = enc_alloc(x, (n + 1) * sizeof *grp_count);
+    uint32_t *res_groups = enc_alloc(x, (n + 1) * sizeof *res_groups);
+    const trace_scope **grp_scope = enc_alloc(x, (n + 1) * sizeof *grp_scope);
+    const trace_resource **res_ptr = enc_alloc(x, (n + 1) * sizeof *res_ptr);
+    if (x->rc)
+        return x->rc;
+    memset(rmap.val, 0, slots * sizeof(uint32_t));
+    memset(gmap.val, 0, slots * sizeof(uint32_t));
+    rmap.mask = gmap.mask = slots - 1;
+
+    uint32_t n_res = 0, n_grp = 0;
+    size_t k = 0;
+    for (uint32_t t = 0; t < trace_set_count(ts); t++) {
+        trace *tr = trace_set_at(ts, t);
+        for (uint32_t i = 0; i < tr->n_spans; i++, k++) {
+            const trace_span *sp = tr->spans[i];
+            uint32_t before = n_res;
+            uint32_t rid = pmap_get(&rmap, sp->resource, NULL, &n_res);
+            if (n_res != before) {
+                res_ptr[rid] = sp->resource;
+                res_groups[rid] = 0;
+            }
+            before = n_grp;
+            uint32_t gid = pmap_get(&gmap, sp->resource, sp->scope, &n_grp);
+            if (n_grp != before) {
+                grp_res[gid] = rid;
+                grp_scope[gid] = sp->scope;
+                grp_count[gid] = 0;
+                res_groups[rid]++;
+            }
+            grp_count[gid]++;
+            spans[k] = sp;
+            span_grp[k] = gid;
+        }
+    }
+
+    pb_traces td = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
+    pb_rspans **rs_ptrs = enc_alloc(x, n_res * sizeof *rs_ptrs);
+    pb_rspans *rss = enc_alloc(x, n_res * sizeof *rss);
+    pb_resource *resources = enc_alloc(x, n_res * sizeof *resources);
+    pb_sspans *sss = enc_alloc(x, n_grp * sizeof *sss);
+    pb_scope *scopes = enc_alloc(x, n_grp * sizeof *scopes);
+    pb_span *pspans = enc_alloc(x, (n + 1) * sizeof *pspans);
+    if (x->rc)
+        return x->rc;
+    for (uint32_t r = 0; r < n_res; r++) {
+        const trace_resource *res = res_ptr[r];
+        rss[r] = (pb_rspans)OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+        resources[r] = (pb_resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+        resources[r].n_attributes = res->n_attrs;
+        resources[r].attributes = enc_kvs(x, res->attrs, res->n_attrs, 0);
+        resources[r].dropped_attributes_count = res->dropped_attrs;
+        rss[r].resource = &resources[r];
+        rss[r].schema_url = (char *)str_or_empty(res->schema_url);
+        rss[r].scope_spans = enc_alloc(x, res_groups[r] * sizeof *rss[r].scope_spans);
+        rs_ptrs[r] = &rss[r];
+    }
+    for (uint32_t g = 0; g < n_grp; g++) {
+        const trace_scope *sc = grp_scope[g];
+        sss[g] = (pb_sspans)OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+        scopes[g] = (pb_scope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+        scopes[g].name = (char *)str_or_empty(sc->name);
+        scopes[g].version = (char *)str_or_empty(sc->version);
+        scopes[g].n_attributes = sc->n_attrs;
+        scopes[g].attributes = enc_kvs(x, sc->attrs, sc->n_attrs, 0);
+        scopes[g].dropped_attributes_count = sc->dropped_attrs;
+        sss[g].scope = &scopes[g];
+        sss[g].schema_url = (char *)str_or_empty(sc->schema_url);
+        sss[g].spans = enc_alloc(x, grp_count[g] * sizeof *sss[g].spans);
+        if (x->rc)
+            return x->rc;
+        pb_rspans *rs = &rss[grp_res[g]];
+        rs->scope_spans[rs->n_scope_spans++] = &sss[g];
+    }
+    for (size_t i = 0; i < n; i++) {
+        enc_span(x, &pspans[i], spans[i]);
+        if (x->rc)
+            return x->rc;
+        pb_sspans *ss = &sss[span_grp[i]];
+        ss->spans[ss->n_spans++] = &pspans[i];
+    }
+    td.n_resource_spans = n_res;
+    td.resource_spans = rs_ptrs;
+
+    size_t size = opentelemetry__proto__trace__v1__traces_data__get_packed_size(&td);
+    uint8_t *mem = enc_alloc(x, size);
+    if (x->rc)
+        return x->rc;
+    size_t got = opentelemetry__proto__trace__v1__traces_data__pack(&td, mem);
+    return buf_append(out, mem, got);
+}
+
+int otlp_pb_encode(trace_set *ts, tc_buf *out)
+{
+    enc x = {arena_new(0), 0};
+    if (!x.a)
+        return TC_ERR_NOMEM;
+    int rc = encode_all(&x, ts, out);
+    arena_free(&x.a);
+    return rc;
+}
