@@ -44,6 +44,8 @@ const char *case_data_path(const char *rel);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated). NULL on error. */
 char *case_read_file(const char *path, size_t *len);
 
-#define CASE_HANDLER(name) int case_##name(const tc_case *c, tc_buf *out)
+#define CASE_HANDLER(name)                                                                       \
+    int case_##name(const tc_case *c, tc_buf *out);                                              \
+    int case_##name(const tc_case *c, tc_buf *out)
 
 #endif

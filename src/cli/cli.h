@@ -25,6 +25,12 @@ typedef struct cli_command {
     void (*help)(FILE *out);
 } cli_command;
 
+/* The commands, one file each (cmd_NAME.c). */
+int cmd_inspect(int argc, char **argv);
+void help_inspect(FILE *out);
+int cmd_convert(int argc, char **argv);
+void help_convert(FILE *out);
+
 /* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

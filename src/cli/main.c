@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 static const cli_command commands[] = {
+    {"inspect", "print traces from files as a tree or JSON", cmd_inspect, help_inspect},
+    {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
     {NULL, NULL, NULL, NULL},
 };
 
