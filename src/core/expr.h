@@ -4,7 +4,7 @@
  * Ownership: a parsed expr owns one arena holding its AST; expr_free
  * releases it. Evaluation allocates every string and array it returns in
  * the caller's arena, so results live until that arena is freed. Callback
- * results (attribute, variable values) are copied before use; the callbacks
+ * results (attribute and variable values) are copied before use; the callbacks
  * need only keep them valid for the duration of the call. */
 #ifndef TC_EXPR_H
 #define TC_EXPR_H
@@ -51,7 +51,7 @@ enum {
     EXPR_NO_SPAN = 2, /* attr only: there is no span to read it from */
 };
 
-/* Looks a name up; on EXPR_FOUND sets *val/*len (need not be NUL-terminated). */
+/* Looks a name up; on EXPR_FOUND sets *val and *len (need not be NUL-terminated). */
 typedef int (*expr_lookup_fn)(void *user, const char *name, size_t n, const char **val, size_t *len);
 
 /* What an evaluation may read. Any callback may be NULL: lookups then report
@@ -61,7 +61,7 @@ typedef struct expr_ctx {
     expr_lookup_fn var;  /* var:X */
     expr_lookup_fn env;  /* env:X */
     void *user;          /* passed to the lookups */
-    int64_t (*now_ns)(void *env_user);    /* Unix time in ns (UTC) */
+    int64_t (*now_ns)(void *env_user); /* Unix time in ns (UTC) */
     uint64_t (*random_u64)(void *env_user);
     void *env_user;
 } expr_ctx;

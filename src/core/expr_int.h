@@ -6,6 +6,7 @@
 #ifndef TC_EXPR_INT_H
 #define TC_EXPR_INT_H
 
+#include "buf.h"
 #include "expr.h"
 
 #include <stdarg.h>
@@ -67,6 +68,10 @@ struct expr {
 
 /* Parses src as an expression (mode PARSE_EXPRESSION) into arena a. */
 int expr_parse_into(arena *a, const char *src, size_t len, expr_mode mode, expr *out, tc_error *err);
+
+/* Parses s[0..len) as the inside of a string literal without escapes (text
+ * with ${...} expressions) into out->left, in arena a. */
+int expr_parse_plain_string(arena *a, const char *s, size_t len, expr *out, tc_error *err);
 
 typedef struct xeval {
     arena *a;
