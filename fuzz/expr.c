@@ -1,0 +1,43 @@
+/* expr.c - fuzz harness: parses and evaluates an expression or statement
+ * with fixed lookups, clock and random source. */
+#include "core/expr.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int lookup(void *u, const char *name, size_t n, const char **val, size_t *len)
+{
+    (void)u;
+    if (n == 0 || name[0] == 'x')
+        return EXPR_MISSING;
+    *val = n % 3 == 0 ? "{\"a\":[1,2,{\"b\":\"c\"}]}" : n % 3 == 1 ? "25ms" : "200";
+    *len = strlen(*val);
+    return EXPR_FOUND;
+}
+
+static int64_t now(void *u) { (void)u; return 1709647629000000000LL; }
+static uint64_t rnd(void *u) { (void)u; return 0x9E3779B97F4A7C15ULL; }
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    expr_ctx ctx = {lookup, lookup, lookup, NULL, now, rnd, NULL};
+    arena *a = arena_new((size_t)64 << 20);
+    expr *e = NULL;
+    tc_error err;
+    if (a && expr_parse((const char *)data, size, EXPR_PARSE_ANY, &e, &err) == 0) {
+        expr_result r;
+        expr_value v;
+        if (expr_comparator(e) != EXPR_CMP_NONE)
+            expr_eval_statement(e, &ctx, a, &r);
+        else if (expr_eval(e, &ctx, a, &v, &err) == 0)
+            expr_value_text(&v, a);
+    }
+    const char *s;
+    if (a)
+        expr_interpolate((const char *)data, size, &ctx, a, &s, &err);
+    expr_free(&e);
+    arena_free(&a);
+    return 0;
+}
