@@ -1086,6 +1086,17 @@ int res_load_buffer(const char *name, const char *text, size_t len, res_file **o
             goto out;
         f->n_items++;
     }
+    /* warnings in file order (they are found inner maps first) */
+    for (size_t i = 1; i < f->n_warnings; i++) {
+        res_warning w = f->warnings[i];
+        size_t j = i;
+        while (j > 0 && (f->warnings[j - 1].line > w.line ||
+                         (f->warnings[j - 1].line == w.line && f->warnings[j - 1].col > w.col))) {
+            f->warnings[j] = f->warnings[j - 1];
+            j--;
+        }
+        f->warnings[j] = w;
+    }
     *out = f;
     return 0;
 out:

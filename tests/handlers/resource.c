@@ -6,12 +6,37 @@
 
 #include <string.h>
 
+CASE_HANDLER(resource);
+CASE_HANDLER(resource_subst);
+
+/* The case format ends an input at a "---" line, so inputs write the YAML
+ * document separator as "%---". */
+static void unescape_separators(tc_buf *b, const char *s)
+{
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        if (n == 4 && strncmp(s, "%---", 4) == 0)
+            buf_puts(b, "---");
+        else
+            buf_append(b, s, n);
+        s += n;
+        if (*s == '\n') {
+            buf_putc(b, '\n');
+            s++;
+        }
+    }
+}
+
 CASE_HANDLER(resource)
 {
     const char *name = case_param(c, "name");
     res_file *f = NULL;
     tc_error e = {0};
-    int rc = res_load_buffer(name ? name : "case.yaml", c->input, strlen(c->input), &f, &e);
+    tc_buf in;
+    buf_init(&in, 0);
+    unescape_separators(&in, c->input);
+    int rc = res_load_buffer(name ? name : "case.yaml", buf_str(&in), in.len, &f, &e);
+    buf_free(&in);
     if (rc) {
         buf_printf(out, "%d:%d: %s", e.line, e.col, e.msg);
         return 1;
