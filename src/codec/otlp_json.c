@@ -137,7 +137,7 @@ static int loose_equal(const char *a, size_t an, const char *b, size_t bn)
 static int field_lookup(const fname *t, const char *s, size_t n)
 {
     for (const fname *f = t; f->name; f++)
-        if (f->len == n && memcmp(f->name, s, n) == 0)
+        if (f->len == n && f->name[0] == s[0] && memcmp(f->name, s, n) == 0)
             return f->id;
     for (const fname *f = t; f->name; f++)
         if (loose_equal(f->name, f->len, s, n))
