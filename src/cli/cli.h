@@ -30,6 +30,8 @@ int cmd_inspect(int argc, char **argv);
 void help_inspect(FILE *out);
 int cmd_convert(int argc, char **argv);
 void help_convert(FILE *out);
+int cmd_run(int argc, char **argv);
+void help_run(FILE *out);
 
 /* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
