@@ -12,6 +12,10 @@
  *     ---
  *     expected output lines ...             or "%%FAIL message"
  *
+ * Lines starting with "# " are comments before the first case, between a
+ * case's header and its input, and among its expected lines (so a comment
+ * may stand just before the next case's header).
+ *
  * A handler gets the case and a buffer; it returns 0 with the output in the
  * buffer, or non-zero with an error message in the buffer. The driver
  * compares the output (or, for %%FAIL, the message) with the expected text,

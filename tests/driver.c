@@ -205,6 +205,8 @@ static void run_file(const char *path)
                 file_key[n_file_params] = line + 1;
                 file_val[n_file_params++] = sp ? sp + 1 : "";
             }
+        } else if ((st == PARAMS || st == EXPECTED) && line[0] == '#' && line[1] == ' ') {
+            /* a comment: before a case's input, or among its expected lines */
         } else if (st == PARAMS && line[0] == '@' && c.n_params < CASE_MAX_PARAMS) {
             char *sp = strchr(line, ' ');
             if (sp)
