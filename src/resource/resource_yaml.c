@@ -270,8 +270,50 @@ static int on_event(parser *p, struct fy_event *ev)
     }
 }
 
+/* YAML text must be valid UTF-8 (and libfyaml loops forever on some invalid
+ * bytes): returns the offset of the first bad sequence, or len. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            if (c == 0)
+                return i;
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return i;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+                return i;
+            c = (c << 6) | (s[i + k] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int res_yaml_parse(arena *a, const char *text, size_t len, res_node **stream, tc_error *e)
 {
+    size_t bad = utf8_check((const unsigned char *)text, len);
+    if (bad < len) {
+        tc_error_at(e, TC_ERR_INPUT, bad, "invalid YAML: %s",
+                    text[bad] ? "invalid UTF-8" : "NUL byte");
+        tc_error_locate(e, text, len);
+        return TC_ERR_INPUT;
+    }
     parser *p = calloc(1, sizeof *p);
     if (!p)
         return at(e, TC_ERR_NOMEM, 0, 0, "out of memory");
