@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 static const cli_command commands[] = {
+    {"run", "run tests (on a saved trace with --trace)", cmd_run, help_run},
     {"inspect", "print traces from files as a tree or JSON", cmd_inspect, help_inspect},
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
     {NULL, NULL, NULL, NULL},
@@ -31,23 +32,32 @@ void cli_print_error(const char *file, const tc_error *e, const char *text, size
         fprintf(stderr, "%s: byte %zu: %s\n", file, e->offset, e->msg);
     else
         fprintf(stderr, "%s: %s\n", file, e->msg);
-    if (!text || e->line <= 0 || e->offset == (size_t)-1 || e->offset > len)
+    if (!text || e->line <= 0)
         return;
-    size_t start = e->offset, end = e->offset;
-    while (start > 0 && text[start - 1] != '\n')
-        start--;
+    /* the start of the error's line: from the offset, else by counting lines */
+    size_t start = 0;
+    if (e->offset != (size_t)-1 && e->offset <= len) {
+        start = e->offset;
+        while (start > 0 && text[start - 1] != '\n')
+            start--;
+    } else {
+        for (int l = 1; l < e->line && start < len; start++)
+            if (text[start] == '\n')
+                l++;
+    }
+    if (start > len)
+        return;
+    size_t end = start;
     while (end < len && text[end] != '\n')
         end++;
-    if (end - start > 200) /* long single-line JSON: show a window */
-    {
-        size_t from = e->offset > 80 ? e->offset - 80 : start;
-        if (from < start)
-            from = start;
+    size_t caret = e->offset != (size_t)-1 && e->offset >= start ? e->offset - start : (size_t)(e->col > 0 ? e->col - 1 : 0);
+    if (end - start > 200) { /* a long line (one-line JSON): show a window around the error */
+        size_t from = caret > 80 ? start + caret - 80 : start;
         size_t to = from + 160 < end ? from + 160 : end;
-        fprintf(stderr, "  %.*s\n  %*s^\n", (int)(to - from), text + from, (int)(e->offset - from), "");
+        fprintf(stderr, "  %.*s\n  %*s^\n", (int)(to - from), text + from, (int)(start + caret - from), "");
         return;
     }
-    fprintf(stderr, "  %.*s\n  %*s^\n", (int)(end - start), text + start, e->col - 1, "");
+    fprintf(stderr, "  %.*s\n  %*s^\n", (int)(end - start), text + start, (int)caret, "");
 }
 
 bool cli_color(FILE *f)

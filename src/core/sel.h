@@ -1,0 +1,49 @@
+/* sel.h - the span selector language (Tracetest-compatible):
+ *
+ *   selectors := selector ("," selector)*       union, de-duplicated
+ *   selector  := span_sel (" " span_sel)*       descendant combinator
+ *   span_sel  := "span[" [filter ([","] filter)*] "]" [pseudo]
+ *   filter    := property ("=" | "contains") value
+ *   pseudo    := ":first" | ":last" | ":nth_child(" int ")"
+ *
+ * "" and "span[]" select every span. Matching walks the trace depth-first
+ * (children by start time). In `A B`, B runs on the subtree below each span
+ * matching A (A itself excluded); a pseudo-class filters the list its own
+ * step produced: on B per subtree, on A the combined result.
+ *
+ * Ownership: a parsed sel_query owns its memory (sel_free). sel_match
+ * allocates the result array from the caller's arena. */
+#ifndef TC_SEL_H
+#define TC_SEL_H
+
+#include "arena.h"
+#include "buf.h"
+#include "error.h"
+#include "trace.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEL_MAX_LEN ((size_t)64 << 10) /* bytes of one selector */
+#define SEL_MAX_TERMS 1024             /* filters + steps + selectors in one query */
+
+typedef struct sel_query sel_query;
+
+/* Parses src[0..len). On success stores the query in *out (free with
+ * sel_free) and returns 0; else TC_ERR_INPUT or TC_ERR_LIMIT with e->col
+ * (1-based) and a message "column N: ...". */
+int sel_parse(const char *src, size_t len, sel_query **out, tc_error *e);
+
+/* Frees a query; sets *q to NULL. Accepts NULL. */
+void sel_free(sel_query **q);
+
+/* Selects spans of trace t (indexed; ts is its set, whose arena caches
+ * computed attributes). *out receives an array of *n spans in selection
+ * order, allocated from `a`. Returns 0 or TC_ERR_NOMEM. */
+int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n);
+
+/* Appends the canonical form of the query (one spelling for each
+ * construct: span[a="x" b=1]:first span[], ...). */
+int sel_print(const sel_query *q, tc_buf *out);
+
+#endif

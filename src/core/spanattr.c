@@ -1,0 +1,245 @@
+/* spanattr.c - attributes of a span as specs see them (see spanattr.h). */
+#include "spanattr.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    CA_NAME,
+    CA_TYPE,
+    CA_DURATION,
+    CA_START,
+    CA_END,
+    CA_PARENT,
+    CA_KIND,
+    CA_STATUS,
+    CA_STATUS_DESC,
+    CA_EVENTS,
+    CA_COUNT,
+};
+
+static const char *const computed_names[CA_COUNT] = {
+    "tracetest.span.name",       "tracetest.span.type",     "tracetest.span.duration",
+    "tracetest.span.start_time", "tracetest.span.end_time", "tracetest.span.parent_id",
+    "tracetest.span.kind",       "tracetest.span.status_code", "tracetest.span.status_description",
+    "span.events",
+};
+
+typedef struct computed {
+    tc_value v[CA_COUNT];
+    unsigned char has[CA_COUNT];
+} computed;
+
+static const char *const type_prefix[][2] = {
+    {"http.", "http"},           {"url.", "http"},   {"db.", "database"}, {"rpc.", "rpc"},
+    {"messaging.", "messaging"}, {"faas.", "faas"}, {"exception.", "exception"},
+};
+#define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
+
+static const char *type_of(const tc_attr *attrs, uint32_t n)
+{
+    for (size_t p = 0; p < N_PREFIX; p++) {
+        size_t pl = strlen(type_prefix[p][0]);
+        for (uint32_t i = 0; i < n; i++)
+            if (attrs[i].key_len >= pl && memcmp(attrs[i].key, type_prefix[p][0], pl) == 0)
+                return type_prefix[p][1];
+    }
+    return NULL;
+}
+
+const char *spanattr_type(const trace_span *sp)
+{
+    /* browser spans are general, as in Tracetest */
+    if (attr_find(sp->attrs, sp->n_attrs, "event_type", 10) || strcmp(sp->name, "documentLoad") == 0)
+        return "general";
+    const char *t = type_of(sp->attrs, sp->n_attrs);
+    if (!t)
+        t = type_of(sp->resource->attrs, sp->resource->n_attrs);
+    if (!t)
+        t = type_of(sp->scope->attrs, sp->scope->n_attrs);
+    return t ? t : "general";
+}
+
+const char *spanattr_kind(const trace_span *sp)
+{
+    static const char *const names[] = {"unespecified", "internal", "server", "client", "producer", "consumer"};
+    return sp->kind < 6 ? names[sp->kind] : names[0];
+}
+
+static void set_str(computed *c, int k, const char *s)
+{
+    c->v[k] = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
+    c->has[k] = 1;
+}
+
+static const char *fmt_u64(arena *a, uint64_t v)
+{
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    return arena_strdup(a, tmp);
+}
+
+/* RFC 3339 with nanoseconds, trailing zeros dropped (Go's time JSON form). */
+static void rfc3339(tc_buf *b, uint64_t ns)
+{
+    time_t s = (time_t)(ns / 1000000000ull);
+    unsigned frac = (unsigned)(ns % 1000000000ull);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+               tm.tm_min, tm.tm_sec);
+    if (frac) {
+        char f[16];
+        snprintf(f, sizeof f, "%09u", frac);
+        size_t l = 9;
+        while (l > 0 && f[l - 1] == '0')
+            l--;
+        buf_printf(b, ".%.*s", (int)l, f);
+    }
+    buf_putc(b, 'Z');
+}
+
+static const char *events_json(arena *a, const trace_span *sp)
+{
+    tc_buf b;
+    buf_init(&b, 0);
+    buf_putc(&b, '[');
+    for (uint32_t i = 0; i < sp->n_events; i++) {
+        const trace_event *ev = &sp->events[i];
+        buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        buf_json_string(&b, ev->name, strlen(ev->name));
+        buf_puts(&b, ",\"timestamp\":\"");
+        rfc3339(&b, ev->time_ns);
+        buf_puts(&b, "\",\"attributes\":{");
+        for (uint32_t k = 0; k < ev->n_attrs; k++) {
+            if (k)
+                buf_putc(&b, ',');
+            buf_json_string(&b, ev->attrs[k].key, ev->attrs[k].key_len);
+            buf_putc(&b, ':');
+            tc_buf t;
+            buf_init(&t, 0);
+            value_to_text(&t, &ev->attrs[k].value);
+            buf_json_string(&b, buf_str(&t), t.len);
+            buf_free(&t);
+        }
+        buf_puts(&b, "}}");
+    }
+    buf_putc(&b, ']');
+    const char *s = b.failed ? NULL : arena_strndup(a, buf_str(&b), b.len);
+    buf_free(&b);
+    return s;
+}
+
+static computed *get_computed(arena *a, const trace_span *csp)
+{
+    trace_span *sp = (trace_span *)csp; /* the cache lives on the span */
+    if (sp->ext)
+        return sp->ext;
+    computed *c = arena_calloc(a, 1, sizeof *c);
+    if (!c)
+        return NULL;
+    static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+    char pid[17];
+    hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
+    const char *dur = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
+    const char *start = fmt_u64(a, sp->start_ns);
+    const char *end = fmt_u64(a, sp->end_ns);
+    const char *parent = arena_strdup(a, pid);
+    const char *events = events_json(a, sp);
+    if (!dur || !start || !end || !parent || !events)
+        return NULL;
+    set_str(c, CA_NAME, sp->name);
+    set_str(c, CA_TYPE, spanattr_type(sp));
+    set_str(c, CA_DURATION, dur);
+    set_str(c, CA_START, start);
+    set_str(c, CA_END, end);
+    set_str(c, CA_PARENT, parent);
+    set_str(c, CA_KIND, spanattr_kind(sp));
+    set_str(c, CA_STATUS, status_names[sp->status_code < 3 ? sp->status_code : 0]);
+    if (*sp->status_message)
+        set_str(c, CA_STATUS_DESC, sp->status_message);
+    set_str(c, CA_EVENTS, events);
+    sp->ext = c;
+    return c;
+}
+
+int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
+{
+    if (n > 5 && (memcmp(key, "tracetest.span.", n < 15 ? n : 15) == 0 || (n == 11 && memcmp(key, "span.events", 11) == 0))) {
+        computed *c = get_computed(a, sp);
+        if (!c)
+            return TC_ERR_NOMEM;
+        for (int k = 0; k < CA_COUNT; k++) {
+            if (c->has[k] && strlen(computed_names[k]) == n && memcmp(computed_names[k], key, n) == 0) {
+                *out = c->v[k];
+                return 0;
+            }
+        }
+    }
+    const tc_attr *at = attr_find(sp->resource->attrs, sp->resource->n_attrs, key, n);
+    if (!at)
+        at = attr_find(sp->scope->attrs, sp->scope->n_attrs, key, n);
+    if (!at)
+        at = attr_find(sp->attrs, sp->n_attrs, key, n);
+    if (at) {
+        *out = at->value;
+        return 0;
+    }
+    if (n == 12 && memcmp(key, "service.name", 12) == 0 && *sp->scope->name) {
+        /* Tracetest names the service after the scope when the resource does not */
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(sp->scope->name), {.str = sp->scope->name}};
+        return 0;
+    }
+    if (n == 4 && memcmp(key, "name", 4) == 0) {
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(sp->name), {.str = sp->name}};
+        return 0;
+    }
+    if (n == 4 && memcmp(key, "kind", 4) == 0) {
+        const char *k = spanattr_kind(sp);
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(k), {.str = k}};
+        return 0;
+    }
+    return 1;
+}
+
+static int seen_key(const char **keys, size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+int spanattr_each(arena *a, const trace_span *sp,
+                  void (*fn)(void *user, const char *key, const tc_value *v), void *user)
+{
+    computed *c = get_computed(a, sp);
+    if (!c)
+        return TC_ERR_NOMEM;
+    for (int k = 0; k < CA_COUNT; k++)
+        if (c->has[k])
+            fn(user, computed_names[k], &c->v[k]);
+    const struct {
+        const tc_attr *attrs;
+        uint32_t n;
+    } groups[3] = {{sp->resource->attrs, sp->resource->n_attrs},
+                   {sp->scope->attrs, sp->scope->n_attrs},
+                   {sp->attrs, sp->n_attrs}};
+    size_t total = (size_t)groups[0].n + groups[1].n + groups[2].n;
+    const char **keys = arena_alloc(a, (total ? total : 1) * sizeof *keys);
+    if (!keys)
+        return TC_ERR_NOMEM;
+    size_t n_keys = 0;
+    for (int g = 0; g < 3; g++)
+        for (uint32_t i = 0; i < groups[g].n; i++) {
+            const tc_attr *at = &groups[g].attrs[i];
+            if (seen_key(keys, n_keys, at->key))
+                continue;
+            keys[n_keys++] = at->key;
+            tc_value v;
+            if (spanattr_get(a, sp, at->key, at->key_len, &v) == 0)
+                fn(user, at->key, &v);
+        }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* report.h - prints the results of test runs: pretty (for people, colours
+ * on request), JSON (docs/report-json.md) and JUnit XML (for CI systems).
+ *
+ * Ownership: reports read the tests and append to a caller-owned tc_buf;
+ * they keep nothing. */
+#ifndef TC_REPORT_H
+#define TC_REPORT_H
+
+#include "core/buf.h"
+#include "core/spec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct report_test {
+    const char *name;
+    const char *id;       /* may be NULL */
+    const char *file;     /* the test file, may be NULL */
+    const char *trace_id; /* 32 hex digits, or NULL */
+    const char *state;    /* run state: FINISHED, TRIGGER_FAILED, TRACE_FAILED, ... */
+    const char *error;    /* why the run did not finish, NULL when it did */
+    const spec_run *run;  /* NULL when the specs were not evaluated */
+    uint64_t duration_ns; /* the whole run */
+    bool skipped;         /* not run (a suite stopped before it) */
+} report_test;
+
+typedef struct report_summary {
+    uint32_t tests, passed, failed, errors, skipped;
+    uint32_t specs, specs_failed;
+} report_summary;
+
+/* Counts the results. */
+void report_summarize(const report_test *tests, size_t n, report_summary *out);
+
+/* A test passed when it ran to the end and every spec passed. */
+bool report_test_passed(const report_test *t);
+
+/* Pretty text: a line per test, per spec (passing specs compact), and for
+ * failing specs per span and assertion with observed and expected values;
+ * a summary line. `color` adds ANSI colours. */
+int report_pretty(tc_buf *out, const report_test *tests, size_t n, bool color);
+
+/* The JSON report (format in docs/report-json.md). */
+int report_json(tc_buf *out, const report_test *tests, size_t n);
+
+/* JUnit XML: one testsuite per test, one testcase per spec; failure text
+ * names the assertion, the span and the observed value; the trace id is a
+ * property. */
+int report_junit(tc_buf *out, const report_test *tests, size_t n);
+
+#endif
