@@ -19,6 +19,14 @@ PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+ifeq ($(V),1)
+Q :=
+SAY := @true
+else
+Q := @
+SAY := @echo
+endif
+
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -Isrc -Itests -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
@@ -31,7 +39,8 @@ PROTO_H := $(PROTO_C:.c=.h)
 
 $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(B)/gen
-	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+	$(SAY) "  PROTOC  $<"
+	$(Q)protoc-c --proto_path=proto --c_out=$(B)/gen $<
 
 # ---- library: everything under src/ but the CLI ----
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
@@ -55,18 +64,22 @@ $(B)/.setup-done: scripts/setup.sh
 
 $(B)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(SAY) "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Werror -Wmissing-prototypes -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
+	$(SAY) "  CC      $<"
+	$(Q)$(CC) $(filter-out -Werror -Wmissing-prototypes -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(SAY) "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(SAY) "  LD      $@"
+	$(Q)$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
 
 # ---- tests ----
 HANDLER_SRC := $(sort $(wildcard tests/handlers/*.c))
@@ -89,19 +102,23 @@ $(B)/obj/tests/driver.o: $(B)/gen/case_handlers.h
 
 $(DRIVER): $(DRIVER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(DRIVER_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(SAY) "  LD      $@"
+	$(Q)$(CC) $(SANFLAGS) $(CFLAGS) -o $@ $(DRIVER_OBJ) $(LIB) $(LDLIBS_ALL)
 
 $(B)/tests/unit/%: tests/unit/%.c $(LIB) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Wmissing-prototypes,$(ALL_CFLAGS)) -o $@ $< $(LIB) $(LDLIBS_ALL) -lcmocka
+	$(SAY) "  CCLD    $@"
+	$(Q)$(CC) $(filter-out -Wmissing-prototypes,$(ALL_CFLAGS)) -o $@ $< $(LIB) $(LDLIBS_ALL) -lcmocka
 
 $(B)/fuzz-replay/%: fuzz/%.c fuzz/replay_main.c $(LIB) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(LDLIBS_ALL)
+	$(SAY) "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(LDLIBS_ALL)
 
 $(B)/bench/%: bench/%.c $(LIB) | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+	$(SAY) "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 test-bins: $(BIN) $(DRIVER) $(UNIT_BIN) $(REPLAY_BIN)
 
@@ -119,7 +136,7 @@ fuzz: setup
 	  OPT="-O1 -g" $(FUZZ_B)/libtracecheck.a
 	@mkdir -p $(FUZZ_B)/fuzz
 	@for f in $(FUZZ_HARNESS); do n=$$(basename $$f .c); \
-	  echo "clang fuzz $$n"; \
+	  echo "  FUZZ    $$n"; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(FUZZ_B)/gen $(PKG_CFLAGS) \
 	    -o $(FUZZ_B)/fuzz/$$n $$f $(FUZZ_B)/libtracecheck.a $(LDLIBS_ALL) || exit 1; done
 

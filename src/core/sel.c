@@ -301,7 +301,9 @@ static int parse_step(parser *p, sel_step *st)
                 p->pos++;
             if (d == p->pos || p->pos - d > 9)
                 return fail(p, d, "expected a position (1, 2, ...) in \":nth_child()\"");
-            st->nth = strtoll(p->s + d, NULL, 10);
+            st->nth = 0;
+            for (size_t k = d; k < p->pos; k++) /* the input is not NUL-terminated */
+                st->nth = st->nth * 10 + (p->s[k] - '0');
             skip_ws(p);
             if (p->pos >= p->len || p->s[p->pos] != ')')
                 return fail(p, p->pos, "expected \")\" to close \":nth_child(\"");
