@@ -30,7 +30,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -Isrc -Itests -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
-LDLIBS_ALL = $(PKG_LIBS) -lm
+LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
 
 # ---- generated protobuf-c code (from proto/, OTLP trace subset) ----
 PROTOS := $(shell find proto -name '*.proto' | sort)

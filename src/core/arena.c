@@ -19,6 +19,7 @@ typedef struct chunk {
 
 struct arena {
     chunk *head;
+    size_t reserved;   /* bytes of all chunks */
     size_t cap;
     size_t used;       /* bytes handed out */
     size_t next_chunk; /* size of the next chunk to allocate */
@@ -50,6 +51,7 @@ static chunk *new_chunk(arena *a, size_t need)
         return NULL;
     c->size = size;
     c->used = 0;
+    a->reserved += sizeof *c + size;
     c->prev = a->head;
     a->head = c;
     if (a->next_chunk < ARENA_MAX_CHUNK)
@@ -131,6 +133,11 @@ void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n)
 size_t arena_used(const arena *a)
 {
     return a->used;
+}
+
+size_t arena_reserved(const arena *a)
+{
+    return a->reserved;
 }
 
 void arena_free(arena **ap)

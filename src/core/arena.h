@@ -36,6 +36,10 @@ void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n);
 /* Bytes handed out so far (what the cap is checked against). */
 size_t arena_used(const arena *a);
 
+/* Bytes of memory the arena holds from the system (its chunks): what it
+ * really costs, at least arena_used(). */
+size_t arena_reserved(const arena *a);
+
 /* Frees every allocation and the arena; sets *a to NULL. Accepts NULL. */
 void arena_free(arena **a);
 

@@ -1,0 +1,315 @@
+/* spanbuf.c - the receiver's span store (see spanbuf.h). */
+#include "spanbuf.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct entry {
+    uint8_t id[TRACE_ID_LEN];
+    trace_set *ts;
+    uint32_t n_spans;
+    size_t bytes;
+    uint64_t last_ns;
+    bool watched;
+    struct entry *bucket_next;
+    struct entry *older, *newer; /* recency list: head = least recently updated */
+} entry;
+
+struct spanbuf {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t max_bytes, bytes;
+    entry **buckets;
+    uint32_t n_buckets, n_entries;
+    entry *oldest, *newest;
+    spanbuf_stats stats;
+};
+
+uint64_t spanbuf_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static uint32_t hash_id(const uint8_t *id)
+{
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return (uint32_t)(h >> 32);
+}
+
+spanbuf *spanbuf_new(size_t max_bytes)
+{
+    spanbuf *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->max_bytes = max_bytes ? max_bytes : SPANBUF_DEFAULT_MAX_BYTES;
+    b->n_buckets = 256;
+    b->buckets = calloc(b->n_buckets, sizeof *b->buckets);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (!b->buckets || pthread_mutex_init(&b->mu, NULL) || pthread_cond_init(&b->cv, &ca)) {
+        pthread_condattr_destroy(&ca);
+        free(b->buckets);
+        free(b);
+        return NULL;
+    }
+    pthread_condattr_destroy(&ca);
+    return b;
+}
+
+static void entry_free(entry *e)
+{
+    trace_set_free(&e->ts);
+    free(e);
+}
+
+void spanbuf_free(spanbuf **bp)
+{
+    if (!bp || !*bp)
+        return;
+    spanbuf *b = *bp;
+    for (entry *e = b->oldest; e;) {
+        entry *n = e->newer;
+        entry_free(e);
+        e = n;
+    }
+    free(b->buckets);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+    *bp = NULL;
+}
+
+static entry *find(spanbuf *b, const uint8_t *id)
+{
+    for (entry *e = b->buckets[hash_id(id) & (b->n_buckets - 1)]; e; e = e->bucket_next)
+        if (memcmp(e->id, id, TRACE_ID_LEN) == 0)
+            return e;
+    return NULL;
+}
+
+static void list_unlink(spanbuf *b, entry *e)
+{
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        b->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        b->newest = e->older;
+    e->older = e->newer = NULL;
+}
+
+static void list_append(spanbuf *b, entry *e)
+{
+    e->older = b->newest;
+    e->newer = NULL;
+    if (b->newest)
+        b->newest->newer = e;
+    else
+        b->oldest = e;
+    b->newest = e;
+}
+
+static void grow(spanbuf *b)
+{
+    uint32_t n = b->n_buckets * 2;
+    entry **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return; /* keep the old table: slower, still correct */
+    for (uint32_t i = 0; i < b->n_buckets; i++) {
+        for (entry *e = b->buckets[i]; e;) {
+            entry *next = e->bucket_next;
+            uint32_t k = hash_id(e->id) & (n - 1);
+            e->bucket_next = nb[k];
+            nb[k] = e;
+            e = next;
+        }
+    }
+    free(b->buckets);
+    b->buckets = nb;
+    b->n_buckets = n;
+}
+
+static entry *get_or_create(spanbuf *b, const uint8_t *id)
+{
+    entry *e = find(b, id);
+    if (e)
+        return e;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->ts = trace_set_new(0);
+    if (!e->ts) {
+        free(e);
+        return NULL;
+    }
+    e->bytes = arena_reserved(trace_set_arena(e->ts)) + sizeof *e;
+    b->bytes += e->bytes;
+    memcpy(e->id, id, TRACE_ID_LEN);
+    if (b->n_entries + 1 > b->n_buckets)
+        grow(b);
+    uint32_t k = hash_id(id) & (b->n_buckets - 1);
+    e->bucket_next = b->buckets[k];
+    b->buckets[k] = e;
+    list_append(b, e);
+    b->n_entries++;
+    return e;
+}
+
+static void remove_entry(spanbuf *b, entry *e)
+{
+    entry **pp = &b->buckets[hash_id(e->id) & (b->n_buckets - 1)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->bucket_next;
+    if (*pp)
+        *pp = e->bucket_next;
+    list_unlink(b, e);
+    b->bytes -= e->bytes;
+    b->n_entries--;
+    entry_free(e);
+}
+
+/* Evicts unwatched traces, oldest first, other than `keep`, until `need`
+ * more bytes fit. Returns true when they fit. */
+static bool make_room(spanbuf *b, size_t need, const entry *keep)
+{
+    entry *e = b->oldest;
+    while (b->bytes + need > b->max_bytes && e) {
+        entry *next = e->newer;
+        if (!e->watched && e != keep) {
+            remove_entry(b, e);
+            b->stats.traces_evicted++;
+        }
+        e = next;
+    }
+    return b->bytes + need <= b->max_bytes;
+}
+
+/* Rough size of a span for the cap check before copying. */
+static size_t span_size(const trace_span *sp)
+{
+    size_t n = sizeof *sp + strlen(sp->name) + 64;
+    n += (size_t)sp->n_attrs * 48 + (size_t)sp->n_events * 64 + (size_t)sp->n_links * 64;
+    return n;
+}
+
+int spanbuf_add(spanbuf *b, trace_set *batch, uint32_t *accepted, uint32_t *rejected)
+{
+    uint32_t acc = 0, rej = 0;
+    int rc = 0;
+    uint64_t now = spanbuf_now_ns();
+    pthread_mutex_lock(&b->mu);
+    for (uint32_t i = 0; i < trace_set_count(batch) && !rc; i++) {
+        trace *t = trace_set_at(batch, i);
+        entry *e = get_or_create(b, t->trace_id);
+        if (!e) {
+            rc = TC_ERR_NOMEM;
+            break;
+        }
+        for (uint32_t k = 0; k < t->n_spans; k++) {
+            if (!make_room(b, span_size(t->spans[k]), e)) {
+                rej++;
+                continue;
+            }
+            size_t before = arena_reserved(trace_set_arena(e->ts));
+            if (trace_set_copy_span(e->ts, t->spans[k], NULL) != 0) {
+                rej++;
+                continue;
+            }
+            size_t grew = arena_reserved(trace_set_arena(e->ts)) - before;
+            e->bytes += grew;
+            b->bytes += grew;
+            /* a retried span replaces its copy: the count may stay, the
+               arrival still counts as activity for the quiet window */
+            e->n_spans = (uint32_t)trace_set_span_count(e->ts);
+            e->last_ns = now;
+            acc++;
+        }
+        list_unlink(b, e);
+        list_append(b, e);
+        if (e->n_spans == 0 && !e->watched)
+            remove_entry(b, e);
+    }
+    b->stats.spans_accepted += acc;
+    b->stats.spans_rejected += rej;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    if (accepted)
+        *accepted = acc;
+    if (rejected)
+        *rejected = rej;
+    return rc;
+}
+
+int spanbuf_watch(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
+{
+    pthread_mutex_lock(&b->mu);
+    entry *e = get_or_create(b, id);
+    if (e)
+        e->watched = true;
+    pthread_mutex_unlock(&b->mu);
+    return e ? 0 : TC_ERR_NOMEM;
+}
+
+void spanbuf_forget(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
+{
+    pthread_mutex_lock(&b->mu);
+    entry *e = find(b, id);
+    if (e)
+        remove_entry(b, e);
+    pthread_mutex_unlock(&b->mu);
+}
+
+uint32_t spanbuf_wait(spanbuf *b, const uint8_t id[TRACE_ID_LEN], uint64_t after_ns, uint64_t deadline_ns,
+                      uint64_t *last_ns)
+{
+    struct timespec dl = {(time_t)(deadline_ns / 1000000000ull), (long)(deadline_ns % 1000000000ull)};
+    pthread_mutex_lock(&b->mu);
+    entry *e;
+    for (;;) {
+        e = find(b, id);
+        if ((e && e->n_spans && e->last_ns > after_ns) || spanbuf_now_ns() >= deadline_ns)
+            break;
+        pthread_cond_timedwait(&b->cv, &b->mu, &dl);
+    }
+    uint32_t n = e ? e->n_spans : 0;
+    if (last_ns)
+        *last_ns = e ? e->last_ns : 0;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+long spanbuf_snapshot(spanbuf *b, const uint8_t id[TRACE_ID_LEN], trace_set *dst)
+{
+    long n = 0;
+    pthread_mutex_lock(&b->mu);
+    entry *e = find(b, id);
+    trace *t = e ? trace_set_find(e->ts, id) : NULL;
+    for (uint32_t k = 0; t && k < t->n_spans; k++) {
+        if (trace_set_copy_span(dst, t->spans[k], NULL) != 0) {
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+void spanbuf_get_stats(spanbuf *b, spanbuf_stats *out)
+{
+    pthread_mutex_lock(&b->mu);
+    *out = b->stats;
+    out->traces = b->n_entries;
+    out->bytes = b->bytes;
+    pthread_mutex_unlock(&b->mu);
+}

@@ -1,0 +1,70 @@
+/* spanbuf.h - the built-in receiver's span store: spans grouped by trace id
+ * as they arrive from any number of exporter connections, and the place a
+ * run waits for its trace. Memory is bounded: past the byte cap the traces
+ * nobody waits for are dropped, least recently updated first, so spans
+ * exported before a run starts waiting are kept while there is room.
+ *
+ * The cap is checked before each span is copied, so the bytes held may pass
+ * it by at most one arena chunk of the trace being filled.
+ *
+ * Threading: every function is safe to call from any thread.
+ * Ownership: the buffer owns one trace_set (one arena) per trace id;
+ * spanbuf_add copies spans in, spanbuf_snapshot copies them out. */
+#ifndef TC_SPANBUF_H
+#define TC_SPANBUF_H
+
+#include "core/trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPANBUF_DEFAULT_MAX_BYTES ((size_t)256 << 20)
+
+typedef struct spanbuf spanbuf;
+
+typedef struct spanbuf_stats {
+    uint64_t spans_accepted;   /* spans copied in since creation */
+    uint64_t spans_rejected;   /* spans refused (no room even after eviction) */
+    uint64_t traces_evicted;   /* traces dropped to make room */
+    uint32_t traces;           /* traces held now */
+    size_t bytes;              /* bytes held now */
+} spanbuf_stats;
+
+/* A new buffer holding at most max_bytes (0: SPANBUF_DEFAULT_MAX_BYTES).
+ * NULL when out of memory. */
+spanbuf *spanbuf_new(size_t max_bytes);
+
+/* Frees the buffer; no thread may be using it. Sets *b to NULL. */
+void spanbuf_free(spanbuf **b);
+
+/* Copies every span of `batch` into the traces of the buffer (a repeated
+ * span id replaces the earlier copy) and wakes the waiters. When the cap
+ * would be passed, unwatched traces are evicted oldest first; spans that
+ * still do not fit are rejected. *accepted / *rejected (may be NULL) get
+ * the counts. Returns 0 or TC_ERR_NOMEM. */
+int spanbuf_add(spanbuf *b, trace_set *batch, uint32_t *accepted, uint32_t *rejected);
+
+/* Marks a trace id as awaited: it is never evicted until unwatched. */
+int spanbuf_watch(spanbuf *b, const uint8_t id[TRACE_ID_LEN]);
+/* Ends the watch and drops the trace's spans. */
+void spanbuf_forget(spanbuf *b, const uint8_t id[TRACE_ID_LEN]);
+
+/* Blocks until a span of the trace arrives later than after_ns (a time of
+ * spanbuf_now_ns(); 0 = any span already held counts) or the monotonic
+ * clock reaches deadline_ns. Returns the trace's span count now; *last_ns
+ * (may be NULL) gets the time its last span arrived (0 when none). A
+ * retried span that replaces its copy counts as an arrival. */
+uint32_t spanbuf_wait(spanbuf *b, const uint8_t id[TRACE_ID_LEN], uint64_t after_ns, uint64_t deadline_ns,
+                      uint64_t *last_ns);
+
+/* Copies the trace's spans into dst (a caller-owned set). Returns the
+ * number of spans copied, or -1 when out of memory. */
+long spanbuf_snapshot(spanbuf *b, const uint8_t id[TRACE_ID_LEN], trace_set *dst);
+
+void spanbuf_get_stats(spanbuf *b, spanbuf_stats *out);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t spanbuf_now_ns(void);
+
+#endif
