@@ -32,6 +32,10 @@ int cmd_convert(int argc, char **argv);
 void help_convert(FILE *out);
 int cmd_run(int argc, char **argv);
 void help_run(FILE *out);
+int cmd_select(int argc, char **argv);
+void help_select(FILE *out);
+int cmd_eval(int argc, char **argv);
+void help_eval(FILE *out);
 
 /* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,8 @@
 static const cli_command commands[] = {
     {"run", "run tests (on a saved trace with --trace)", cmd_run, help_run},
     {"inspect", "print traces from files as a tree or JSON", cmd_inspect, help_inspect},
+    {"select", "list the spans a selector picks in a trace file", cmd_select, help_select},
+    {"eval", "print the value of an expression on a span of a trace file", cmd_eval, help_eval},
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
     {NULL, NULL, NULL, NULL},
 };
