@@ -84,6 +84,7 @@ struct recv_grpc {
     nghttp2_option *nopt;
     conn **conns;
     unsigned nconns;
+    uint64_t accept_pause_until; /* out of descriptors: stop accepting until then */
     pthread_t th;
     pthread_mutex_t mu; /* guards st */
     recv_grpc_stats st;
@@ -672,8 +673,13 @@ static void accept_all(recv_grpc *r)
 {
     for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
         int fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN, or a transient error (EMFILE, ECONNABORTED): try next turn */
+        if (fd < 0) {
+            /* out of descriptors: the pending connection stays readable,
+             * so pause accepting rather than spin */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                r->accept_pause_until = now_ms() + 100;
+            return;
+        }
         if (r->nconns >= r->o.max_conns) {
             close(fd);
             stat_add(r, &r->st.conns_refused, 1);
@@ -716,7 +722,7 @@ static void *loop(void *arg)
     uint64_t last_sweep = now_ms();
     for (;;) {
         pfd[0] = (struct pollfd){.fd = r->wakefd, .events = POLLIN};
-        pfd[1] = (struct pollfd){.fd = r->lfd, .events = POLLIN};
+        pfd[1] = (struct pollfd){.fd = r->lfd, .events = now_ms() >= r->accept_pause_until ? POLLIN : 0};
         size_t n = 2;
         for (unsigned i = 0; i < r->nconns; i++) {
             conn *c = r->conns[i];
