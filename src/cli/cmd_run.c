@@ -9,38 +9,56 @@
 #include "core/spec.h"
 #include "report/report.h"
 #include "resource/resource.h"
+#include "receiver/otlp_grpc.h"
+#include "receiver/otlp_http.h"
+#include "run/mask.h"
+#include "run/runner.h"
 #include "run/vars.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void help_run(FILE *out)
 {
     fputs("Usage: tracecheck run [OPTIONS] FILE...\n\n"
           "Runs the tests in FILE(s): Tracetest resource files of type Test,\n"
-          "TestSuite (or Transaction) and VariableSet (or Environment). Tests run in\n"
-          "the order given; a suite runs its steps in order; outputs of a test\n"
-          "become variables for the tests after it.\n\n"
+          "TestSuite (or Transaction), VariableSet (or Environment) and\n"
+          "PollingProfile. Each test triggers the system (its http trigger, or\n"
+          "the trace id of a traceid trigger), collects the trace through the\n"
+          "built-in OTLP receiver until it is complete, and evaluates the specs.\n"
+          "A suite runs its steps in order and stops when a step cannot run;\n"
+          "outputs of a test become variables for the tests after it.\n\n"
           "Options:\n"
           "  --trace TRACEFILE      evaluate on a saved trace (any format tracecheck\n"
           "                         reads) instead of triggering the system\n"
           "  --var KEY=VALUE        set a variable (repeatable; wins over --vars)\n"
           "  --vars FILE            a VariableSet file\n"
+          "  --timeout DUR          how long to wait for a trace (default 30s, or the\n"
+          "                         test's PollingProfile timeout)\n"
+          "  --quiet-window DUR     a trace is settled after no span for DUR (250ms)\n"
+          "  --otlp-http ADDR       OTLP/HTTP receiver address (127.0.0.1:4318)\n"
+          "  --otlp-grpc ADDR       OTLP/gRPC receiver address (127.0.0.1:4317)\n"
+          "  --no-receiver          do not start the receivers\n"
+          "  --b3                   also send a b3 header with the trigger\n"
+          "  --save-trace DIR       write each collected trace to DIR as OTLP JSON\n"
           "  --format pretty|json   report format on stdout (default pretty)\n"
           "  --junit FILE           also write a JUnit XML report to FILE\n"
           "  -h, --help             show this help\n\n"
           "Exit status: 0 all passed, 1 a spec failed, 2 bad input or usage,\n"
-          "3 run error (trigger failed, trace not found).\n",
+          "3 run error (trigger failed, trace not found or incomplete).\n",
           out);
 }
 
 /* One test to run, with where it came from. */
 typedef struct planned {
     const res_test *test;
-    const res_file *file;
+    const res_file *file; /* where the test is (base_dir for bodies) */
+    int suite;            /* index of the suite run it belongs to, -1 when alone */
+    const char *suite_name;
 } planned;
 
 typedef struct plan {
@@ -48,6 +66,7 @@ typedef struct plan {
     size_t n_files, cap_files;
     planned *tests;
     size_t n_tests, cap_tests;
+    int n_suites;
 } plan;
 
 static void plan_free(plan *p)
@@ -136,7 +155,7 @@ static int load_resource(plan *p, const char *path, res_file **out)
     return rc;
 }
 
-static int add_test(plan *p, const res_test *t, const res_file *f)
+static int add_test(plan *p, const res_test *t, const res_file *f, int suite, const char *suite_name)
 {
     if (p->n_tests == p->cap_tests) {
         size_t cap = p->cap_tests ? p->cap_tests * 2 : 16;
@@ -146,7 +165,7 @@ static int add_test(plan *p, const res_test *t, const res_file *f)
         p->tests = n;
         p->cap_tests = cap;
     }
-    p->tests[p->n_tests++] = (planned){t, f};
+    p->tests[p->n_tests++] = (planned){t, f, suite, suite_name};
     return 0;
 }
 
@@ -172,13 +191,14 @@ static const char *join_path(char *buf, size_t n, const char *base, const char *
 
 /* Adds a suite's steps: a step is a test id (of a file already loaded) or
  * a path relative to the suite's file. */
-static int add_suite(plan *p, const res_suite *s, const res_file *f, vars *v, int depth)
+static int add_suite(plan *p, const res_suite *s, const res_file *f, vars *v, int depth, int suite)
 {
+    const char *sname = s->name.s ? s->name.s : s->id.s;
     for (size_t i = 0; i < s->n_steps; i++) {
         const char *step = s->steps[i].s;
         const res_test *t = find_test_by_id(p, step);
         if (t) {
-            if (add_test(p, t, f))
+            if (add_test(p, t, f, suite, sname))
                 return TC_ERR_NOMEM;
             continue;
         }
@@ -194,14 +214,14 @@ static int add_suite(plan *p, const res_suite *s, const res_file *f, vars *v, in
             return TC_ERR_INPUT;
         for (size_t k = 0; k < sf->n_items; k++) {
             const res_resource *r = &sf->items[k];
-            if (r->kind == RES_TEST && add_test(p, r->u.test, sf))
+            if (r->kind == RES_TEST && add_test(p, r->u.test, sf, suite, sname))
                 return TC_ERR_NOMEM;
             if (r->kind == RES_TESTSUITE) {
                 if (depth > 8) {
                     fprintf(stderr, "%s: suites nested more than 8 deep\n", sf->name);
                     return TC_ERR_LIMIT;
                 }
-                if (add_suite(p, r->u.suite, sf, v, depth + 1))
+                if (add_suite(p, r->u.suite, sf, v, depth + 1, suite))
                     return TC_ERR_INPUT;
             }
         }
@@ -220,35 +240,6 @@ static void add_varset(vars *v, const res_varset *vs, const char *origin)
     }
 }
 
-static int64_t clock_now(void *user)
-{
-    (void)user;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t random_next(void *user)
-{
-    static uint64_t s;
-    (void)user;
-    if (!s) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        s = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
-    }
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Prints "FILE:LINE:COL: what: message" for an error inside a YAML value,
  * with the value and a caret under the error's column. */
@@ -331,15 +322,102 @@ static trace *pick_trace(trace_set *ts, const res_test *t, const spec_env *env, 
     return NULL;
 }
 
+/* Evaluates a test's specs and outputs on a saved trace. */
+static int evaluate_offline(trace_set *ts, trace *tr, const res_test *t, const spec_env *env, arena *a,
+                            spec_run *out)
+{
+    spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
+    output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
+    if (!defs || !outs)
+        return TC_ERR_NOMEM;
+    for (size_t k = 0; k < t->n_specs; k++) {
+        const res_spec *s = &t->specs[k];
+        const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
+        if (!as)
+            return TC_ERR_NOMEM;
+        for (size_t m = 0; m < s->n_assertions; m++)
+            as[m] = s->assertions[m].s ? s->assertions[m].s : "";
+        defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
+    }
+    for (size_t k = 0; k < t->n_outputs; k++)
+        outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
+    return spec_evaluate(ts, tr, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, env, a, out);
+}
+
+/* Parses a duration flag ("30s", "250ms", "2m", or plain milliseconds). */
+static int parse_duration_flag(const char *s, uint64_t *ns)
+{
+    int64_t v;
+    char *end;
+    long long ms = strtoll(s, &end, 10);
+    if (*s && !*end && ms > 0) {
+        *ns = (uint64_t)ms * 1000000ull;
+        return 0;
+    }
+    if (expr_duration_ns(s, strlen(s), &v) || v <= 0)
+        return -1;
+    *ns = (uint64_t)v;
+    return 0;
+}
+
+/* The PollingProfile a test names (by id), or the default one among the
+ * loaded files, or NULL. */
+static const res_polling *find_polling(const plan *p, const res_test *t)
+{
+    const res_polling *dflt = NULL;
+    for (size_t i = 0; i < p->n_files; i++)
+        for (size_t k = 0; k < p->files[i]->n_items; k++) {
+            const res_resource *r = &p->files[i]->items[k];
+            if (r->kind != RES_POLLING)
+                continue;
+            if (t->polling_profile.s && r->u.polling->id.s && strcmp(t->polling_profile.s, r->u.polling->id.s) == 0)
+                return r->u.polling;
+            if (r->u.polling->is_default.v || !dflt)
+                dflt = r->u.polling;
+        }
+    return dflt;
+}
+
+/* Writes the collected trace as OTLP JSON into dir, secrets masked, via a
+ * temporary file and rename. */
+static void save_trace(const char *dir, const run_result *rr, const char *test_id, const vars *v)
+{
+    if (!rr->ts || !rr->trace_id[0])
+        return;
+    tc_buf b;
+    buf_init(&b, 0);
+    if (otlp_json_encode(rr->ts, &b) == 0) {
+        arena *a = arena_new(0);
+        const char *masked = a ? mask_text(v, buf_str(&b), a) : buf_str(&b);
+        char path[4096], tmp[4200];
+        snprintf(path, sizeof path, "%s/%s%s%s.json", dir, test_id ? test_id : "", test_id ? "-" : "", rr->trace_id);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fputs(masked, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0) {
+            fprintf(stderr, "tracecheck: cannot save the trace to %s\n", path);
+            remove(tmp);
+        }
+        arena_free(&a);
+    }
+    buf_free(&b);
+}
+
 int cmd_run(int argc, char **argv)
 {
+    enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE };
     static const struct option opts[] = {
-        {"trace", required_argument, NULL, 't'}, {"var", required_argument, NULL, 'v'},
-        {"vars", required_argument, NULL, 'V'},  {"format", required_argument, NULL, 'f'},
-        {"junit", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0},
+        {"trace", required_argument, NULL, 't'},      {"var", required_argument, NULL, 'v'},
+        {"vars", required_argument, NULL, 'V'},       {"format", required_argument, NULL, 'f'},
+        {"junit", required_argument, NULL, 'j'},      {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"quiet-window", required_argument, NULL, O_QUIET}, {"otlp-http", required_argument, NULL, O_HTTP},
+        {"otlp-grpc", required_argument, NULL, O_GRPC}, {"no-receiver", no_argument, NULL, O_NO_RECV},
+        {"b3", no_argument, NULL, O_B3},              {"save-trace", required_argument, NULL, O_SAVE},
+        {NULL, 0, NULL, 0},
     };
-    const char *trace_file = NULL, *junit = NULL;
-    bool json = false;
+    const char *trace_file = NULL, *junit = NULL, *save_dir = NULL;
+    const char *http_addr = "127.0.0.1:4318", *grpc_addr = "127.0.0.1:4317";
+    bool json = false, no_receiver = false, b3 = false;
+    uint64_t timeout_ns = 0, quiet_ns = 0;
     const char *var_args[256];
     int n_var_args = 0;
     const char *vars_files[64];
@@ -349,9 +427,7 @@ int cmd_run(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 't':
-            trace_file = optarg;
-            break;
+        case 't': trace_file = optarg; break;
         case 'v':
             if (n_var_args == 256)
                 return cli_usage_error("run: more than 256 --var flags");
@@ -368,18 +444,31 @@ int cmd_run(int argc, char **argv)
             else if (strcmp(optarg, "pretty") != 0)
                 return cli_usage_error("run: --format must be pretty or json, not '%s'", optarg);
             break;
-        case 'j':
-            junit = optarg;
+        case 'j': junit = optarg; break;
+        case O_TIMEOUT:
+            if (parse_duration_flag(optarg, &timeout_ns))
+                return cli_usage_error("run: --timeout wants a duration like 30s or 500ms, not '%s'", optarg);
             break;
+        case O_QUIET:
+            if (parse_duration_flag(optarg, &quiet_ns))
+                return cli_usage_error("run: --quiet-window wants a duration like 250ms, not '%s'", optarg);
+            break;
+        case O_HTTP: http_addr = optarg; break;
+        case O_GRPC: grpc_addr = optarg; break;
+        case O_NO_RECV: no_receiver = true; break;
+        case O_B3: b3 = true; break;
+        case O_SAVE: save_dir = optarg; break;
         default:
             return cli_usage_error("run: unknown option '%s' (see 'tracecheck run --help')", argv[optind - 1]);
         }
     }
     if (optind >= argc)
         return cli_usage_error("run: no test file given (see 'tracecheck run --help')");
-    if (!trace_file)
-        return cli_usage_error("run: live runs (trigger + trace collection) are not available yet; "
-                               "evaluate on a saved trace with --trace TRACEFILE");
+    if (save_dir) {
+        struct stat st;
+        if (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_usage_error("run: --save-trace: %s is not a directory", save_dir);
+    }
 
     int status = EXIT_USAGE;
     plan p;
@@ -389,7 +478,10 @@ int cmd_run(int argc, char **argv)
     trace_set *ts = NULL;
     arena *a = NULL;
     report_test *reports = NULL;
-    spec_run *runs = NULL;
+    run_result *results = NULL;
+    spanbuf *buf = NULL;
+    recv_http *rh = NULL;
+    recv_grpc *rg = NULL;
 
     /* variables: --vars files, then the VariableSets among FILEs, then --var */
     for (int i = 0; i < n_vars_files; i++) {
@@ -429,9 +521,9 @@ int cmd_run(int argc, char **argv)
         res_file *f = p.files[i];
         for (size_t k = 0; k < f->n_items; k++) {
             const res_resource *r = &f->items[k];
-            if (r->kind == RES_TEST && add_test(&p, r->u.test, f))
+            if (r->kind == RES_TEST && add_test(&p, r->u.test, f, -1, NULL))
                 goto out;
-            if (r->kind == RES_TESTSUITE && add_suite(&p, r->u.suite, f, &v, 0))
+            if (r->kind == RES_TESTSUITE && add_suite(&p, r->u.suite, f, &v, 0, p.n_suites++))
                 goto out;
         }
     }
@@ -441,56 +533,96 @@ int cmd_run(int argc, char **argv)
     }
     validate(&p);
 
-    ts = trace_set_new(0);
+    reports = calloc(p.n_tests, sizeof *reports);
+    results = calloc(p.n_tests, sizeof *results);
     a = arena_new(0);
-    if (!ts || !a || cli_load_traces(ts, (char **)&trace_file, 1, TF_AUTO) || trace_set_index(ts))
+    if (!reports || !results || !a)
         goto out;
 
-    reports = calloc(p.n_tests, sizeof *reports);
-    runs = calloc(p.n_tests, sizeof *runs);
-    if (!reports || !runs)
-        goto out;
-    spec_env env = {vars_lookup_var, vars_lookup_env, &v, clock_now, random_next, NULL};
+    if (trace_file) {
+        ts = trace_set_new(0);
+        if (!ts || cli_load_traces(ts, (char **)&trace_file, 1, TF_AUTO) || trace_set_index(ts))
+            goto out;
+    } else {
+        buf = spanbuf_new(0);
+        if (!buf)
+            goto out;
+        tc_error e;
+        if (!no_receiver) {
+            rh = recv_http_start(http_addr, buf, NULL, &e);
+            if (!rh) {
+                fprintf(stderr, "tracecheck: OTLP/HTTP receiver on %s: %s\n", http_addr, e.msg);
+                status = e.msg[0] && strncmp(e.msg, "bad address", 11) == 0 ? EXIT_USAGE : EXIT_RUN;
+                goto out;
+            }
+            rg = recv_grpc_start(grpc_addr, buf, NULL, &e);
+            if (!rg) {
+                fprintf(stderr, "tracecheck: OTLP/gRPC receiver on %s: %s\n", grpc_addr, e.msg);
+                status = EXIT_RUN;
+                goto out;
+            }
+        }
+    }
+
+    spec_env env = {vars_lookup_var, vars_lookup_env, &v, runner_now_unix_ns, runner_random, NULL};
+    int stopped_suite = -1; /* a suite that stopped: its later steps are skipped */
     for (size_t i = 0; i < p.n_tests; i++) {
         const res_test *t = p.tests[i].test;
         report_test *rt = &reports[i];
-        uint64_t t0 = mono_ns();
+        run_result *rr = &results[i];
         rt->name = t->name.s ? t->name.s : t->id.s;
         rt->id = t->id.s;
         rt->file = p.tests[i].file->name;
-        const char *why = NULL;
-        trace *tr = pick_trace(ts, t, &env, a, &why);
-        if (!tr) {
-            rt->state = "TRACE_FAILED";
-            rt->error = why;
-            rt->duration_ns = mono_ns() - t0;
+        if (p.tests[i].suite >= 0 && p.tests[i].suite == stopped_suite) {
+            rt->skipped = true;
+            rt->error = "an earlier step of the suite could not run";
             continue;
         }
-        char *tid = arena_alloc(a, 33);
-        hex_encode(tr->trace_id, TRACE_ID_LEN, tid);
-        rt->trace_id = tid;
-        spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
-        output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
-        for (size_t k = 0; k < t->n_specs; k++) {
-            const res_spec *s = &t->specs[k];
-            const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
-            for (size_t m = 0; m < s->n_assertions; m++)
-                as[m] = s->assertions[m].s ? s->assertions[m].s : "";
-            defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
+        uint64_t t0 = spanbuf_now_ns();
+        if (trace_file) {
+            const char *why = NULL;
+            trace *tr = pick_trace(ts, t, &env, a, &why);
+            if (!tr) {
+                rt->state = "TRACE_FAILED";
+                rt->error = why;
+            } else {
+                hex_encode(tr->trace_id, TRACE_ID_LEN, rr->trace_id);
+                rt->trace_id = rr->trace_id;
+                if (evaluate_offline(ts, tr, t, &env, a, &rr->specs)) {
+                    cli_usage_error("out of memory");
+                    goto out;
+                }
+                rt->state = "FINISHED";
+                rt->run = &rr->specs;
+            }
+        } else {
+            runner_opts ro = {buf, timeout_ns, quiet_ns, -1, b3, cli_color(stderr) ? stderr : NULL,
+                              find_polling(&p, t)};
+            if (runner_run_test(&ro, t, p.tests[i].file->base_dir, &v, rr)) {
+                cli_usage_error("out of memory");
+                goto out;
+            }
+            rt->state = run_state_name(rr->state);
+            rt->trace_id = rr->trace_id[0] ? rr->trace_id : NULL;
+            if (rr->state == RUN_FINISHED)
+                rt->run = &rr->specs;
+            else
+                rt->error = rr->error ? rr->error : run_state_name(rr->state);
+            if (save_dir)
+                save_trace(save_dir, rr, t->id.s, &v);
         }
-        for (size_t k = 0; k < t->n_outputs; k++)
-            outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
-        if (spec_evaluate(ts, tr, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, &env, a, &runs[i])) {
-            cli_usage_error("out of memory");
-            goto out;
-        }
-        rt->state = "FINISHED";
-        rt->run = &runs[i];
-        for (uint32_t k = 0; k < runs[i].n_outputs; k++)
-            if (runs[i].outputs[k].value && runs[i].outputs[k].name)
-                vars_set(&v, runs[i].outputs[k].name, runs[i].outputs[k].value, false, "output");
-        rt->duration_ns = mono_ns() - t0;
+        rt->duration_ns = spanbuf_now_ns() - t0;
+        if (rt->run)
+            for (uint32_t k = 0; k < rt->run->n_outputs; k++)
+                if (rt->run->outputs[k].value && rt->run->outputs[k].name)
+                    vars_set(&v, rt->run->outputs[k].name, rt->run->outputs[k].value, false, "output");
+        if (rt->run)
+            mask_spec_run(&v, (spec_run *)rt->run, a);
+        if (rt->error && p.tests[i].suite >= 0)
+            stopped_suite = p.tests[i].suite;
     }
+    recv_http_stop(&rh);
+    recv_grpc_stop(&rg);
 
     tc_buf out;
     buf_init(&out, 0);
@@ -504,24 +636,30 @@ int cmd_run(int argc, char **argv)
     if (junit) {
         buf_reset(&out);
         report_junit(&out, reports, p.n_tests);
-        FILE *jf = fopen(junit, "w");
-        if (!jf || fwrite(buf_str(&out), 1, out.len, jf) != out.len) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", junit);
+        FILE *jf = fopen(tmp, "w");
+        if (!jf || fwrite(buf_str(&out), 1, out.len, jf) != out.len || fclose(jf) != 0 || rename(tmp, junit) != 0) {
             fprintf(stderr, "tracecheck: cannot write %s\n", junit);
+            remove(tmp);
             status = EXIT_USAGE;
         }
-        if (jf && fclose(jf) != 0)
-            status = EXIT_USAGE;
     }
     buf_free(&out);
     if (status == EXIT_OK) {
         report_summary s;
         report_summarize(reports, p.n_tests, &s);
-        status = s.errors ? EXIT_RUN : s.failed ? EXIT_FAILED : EXIT_OK;
+        status = s.errors || s.skipped ? EXIT_RUN : s.failed ? EXIT_FAILED : EXIT_OK;
     }
 out:
+    recv_http_stop(&rh);
+    recv_grpc_stop(&rg);
+    for (size_t i = 0; results && i < p.n_tests; i++)
+        run_result_free(&results[i]);
     free(reports);
-    free(runs);
+    free(results);
     arena_free(&a);
+    spanbuf_free(&buf);
     trace_set_free(&ts);
     vars_free(&v);
     plan_free(&p);

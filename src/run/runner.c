@@ -1,0 +1,374 @@
+/* runner.c - the run state machine: trigger, wait for a complete trace,
+ * evaluate (see runner.h). */
+#include "runner.h"
+
+#include "core/sel.h"
+#include "trigger/trigger.h"
+
+#include <stdarg.h>
+#include <sys/random.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[RUN_N_STATES] = {
+    "CREATED",  "TRIGGERING",     "AWAITING_TRACE", "EVALUATING",
+    "FINISHED", "TRIGGER_FAILED", "TRACE_FAILED",   "EVALUATION_FAILED",
+};
+
+const char *run_state_name(run_state s)
+{
+    return (unsigned)s < RUN_N_STATES ? state_names[s] : "UNKNOWN";
+}
+
+typedef struct run_ctx {
+    const runner_opts *o;
+    const res_test *t;
+    vars *v;
+    run_result *r;
+    const char *name;
+    unsigned spin;
+} run_ctx;
+
+static void set_state(run_ctx *c, run_state s)
+{
+    c->r->state = s;
+    c->r->state_ns[s] = spanbuf_now_ns();
+}
+
+static const char *fmt(arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *fmt(arena *a, const char *f, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(tmp, sizeof tmp, f, ap);
+    va_end(ap);
+    return arena_strdup(a, tmp);
+}
+
+static void status_line(run_ctx *c, uint32_t spans)
+{
+    if (!c->o->status)
+        return;
+    static const char *const frames[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
+    uint64_t start = c->r->state_ns[RUN_TRIGGERING] ? c->r->state_ns[RUN_TRIGGERING] : spanbuf_now_ns();
+    double secs = (double)(spanbuf_now_ns() - start) / 1e9;
+    fprintf(c->o->status, "\r\033[K%s %s  %s  %u span%s  %.1fs", frames[c->spin++ % 10], c->name,
+            run_state_name(c->r->state), spans, spans == 1 ? "" : "s", secs);
+    fflush(c->o->status);
+}
+
+static void status_clear(run_ctx *c)
+{
+    if (c->o->status) {
+        fputs("\r\033[K", c->o->status);
+        fflush(c->o->status);
+    }
+}
+
+/* ${...} interpolation of trigger fields with the run's variables. */
+static int interpolate(void *user, const char *s, arena *a, const char **out, tc_error *e)
+{
+    vars *v = user;
+    expr_ctx ctx = {.var = vars_lookup_var, .env = vars_lookup_env, .user = v};
+    return expr_interpolate(s, strlen(s), &ctx, a, out, e);
+}
+
+/* The snapshot of the trace as specs see it: the receiver's spans, the
+ * trigger span, and every root of the system hung under the trigger span. */
+static trace_set *snapshot(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8], const trigger_result *res,
+                           bool with_trigger)
+{
+    trace_set *ts = trace_set_new(0);
+    if (!ts)
+        return NULL;
+    if (c->o->buf && spanbuf_snapshot(c->o->buf, tid, ts) < 0) {
+        trace_set_free(&ts);
+        return NULL;
+    }
+    if (with_trigger) {
+        trace *t = trace_set_find(ts, tid);
+        for (uint32_t i = 0; t && i < t->n_spans; i++)
+            if (!trace_span_has_parent(t->spans[i]) && memcmp(t->spans[i]->span_id, sid, 8) != 0)
+                memcpy(t->spans[i]->parent_id, sid, 8);
+        if (trigger_span_add(ts, tid, sid, res, c->t->trigger.type_name.s ? c->t->trigger.type_name.s : "http")) {
+            trace_set_free(&ts);
+            return NULL;
+        }
+    }
+    if (trace_set_index(ts)) {
+        trace_set_free(&ts);
+        return NULL;
+    }
+    return ts;
+}
+
+/* Rule 0-1 of completeness on a snapshot; fills *missing with the absent
+ * parents. */
+static bool structurally_complete(trace *t, const uint8_t sid[8], bool with_trigger, tc_buf *missing)
+{
+    uint32_t system_spans = 0;
+    for (uint32_t i = 0; t && i < t->n_spans; i++)
+        if (!with_trigger || memcmp(t->spans[i]->span_id, sid, 8) != 0)
+            system_spans++;
+    buf_reset(missing);
+    for (uint32_t i = 0; t && i < t->n_orphans; i++) {
+        char pid[17];
+        hex_encode(t->orphans[i]->parent_id, SPAN_ID_LEN, pid);
+        if (!strstr(buf_str(missing), pid)) {
+            if (missing->len)
+                buf_puts(missing, ", ");
+            buf_puts(missing, pid);
+        }
+    }
+    return system_spans > 0 && (!t || t->n_orphans == 0);
+}
+
+static bool selectors_match(trace_set *ts, trace *t, sel_query **sels, size_t n, arena *scratch)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!sels[i])
+            continue; /* a selector that does not parse is reported by the spec */
+        trace_span **spans;
+        uint32_t k = 0;
+        if (sel_match(sels[i], ts, t, scratch, &spans, &k) || k == 0)
+            return false;
+    }
+    return true;
+}
+
+int64_t runner_now_unix_ns(void *user)
+{
+    (void)user;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t runner_random(void *user)
+{
+    (void)user;
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+        static uint64_t s = 0x9E3779B97F4A7C15ull;
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        r = s ^ (uint64_t)runner_now_unix_ns(NULL);
+    }
+    return r;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+int runner_run_test(const runner_opts *o, const res_test *t, const char *base_dir, vars *v, run_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->a = arena_new(0);
+    if (!out->a)
+        return TC_ERR_NOMEM;
+    run_ctx c = {o, t, v, out, t->name.s ? t->name.s : (t->id.s ? t->id.s : "test"), 0};
+    set_state(&c, RUN_CREATED);
+    arena *a = out->a;
+
+    uint64_t timeout = o->timeout_ns;
+    if (!timeout && o->polling && o->polling->timeout_ms > 0)
+        timeout = (uint64_t)o->polling->timeout_ms * 1000000ull;
+    if (!timeout)
+        timeout = RUN_DEFAULT_TIMEOUT_NS;
+    uint64_t quiet = o->quiet_ns ? o->quiet_ns : RUN_DEFAULT_QUIET_NS;
+    int retries = o->selector_match_retries;
+    if (retries < 0)
+        retries = o->polling ? (int)o->polling->selector_match_retries : RUN_DEFAULT_SELECTOR_RETRIES;
+
+    uint8_t tid[TRACE_ID_LEN] = {0}, sid[SPAN_ID_LEN] = {0};
+    trigger_result res;
+    memset(&res, 0, sizeof res);
+    bool with_trigger = true, watching = false;
+    tc_error e;
+    int rc = 0;
+    sel_query **sels = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *sels);
+    tc_buf missing;
+    buf_init(&missing, 1 << 20);
+    if (!sels) {
+        rc = TC_ERR_NOMEM;
+        goto done;
+    }
+
+    /* ---- TRIGGERING ---- */
+    set_state(&c, RUN_TRIGGERING);
+    status_line(&c, 0);
+    if (trigger_ids_new(tid, sid)) {
+        out->error = "cannot make a trace id (no random source)";
+        set_state(&c, RUN_TRIGGER_FAILED);
+        goto done;
+    }
+    res_trigger_type tt = t->trigger.type;
+    if (tt == RES_TRIG_TRACEID || tt == RES_TRIG_CYPRESS || tt == RES_TRIG_PLAYWRIGHT || tt == RES_TRIG_K6 ||
+        tt == RES_TRIG_ARTILLERY) {
+        const char *src = tt == RES_TRIG_TRACEID && t->trigger.traceid.id.s ? t->trigger.traceid.id.s : "${env:TRACE_ID}";
+        const char *id = NULL;
+        if (interpolate(v, src, a, &id, &e) || strlen(id) != 32 || hex_decode(id, 32, tid, TRACE_ID_LEN)) {
+            out->error = fmt(a, "the trace id %s%s%s is not 32 hex digits%s%s", id ? "\"" : "", id ? id : src,
+                             id ? "\"" : "", id ? "" : ": ", id ? "" : e.msg);
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+        with_trigger = false;
+        if (o->buf && spanbuf_watch(o->buf, tid) == 0)
+            watching = true;
+    } else if (tt == RES_TRIG_HTTP) {
+        trigger_http_request req;
+        if (trigger_http_from_test(t, base_dir, interpolate, v, a, &req, &e)) {
+            out->error = fmt(a, "%s%s%s", e.line ? fmt(a, "%d:%d: ", e.line, e.col) : "", "", e.msg);
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+        if (o->buf && spanbuf_watch(o->buf, tid) == 0) /* before the call: early spans are kept */
+            watching = true;
+        trigger_http_run(&req, tid, sid, o->b3, &res);
+        if (!res.ok) {
+            out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+    } else if (tt == RES_TRIG_NONE) {
+        out->error = "the test has no trigger (use --trace to evaluate it on a saved trace)";
+        set_state(&c, RUN_TRIGGER_FAILED);
+        goto done;
+    } else {
+        out->error = fmt(a, "trigger type \"%s\" is not supported yet", res_trigger_type_name(tt));
+        set_state(&c, RUN_TRIGGER_FAILED);
+        goto done;
+    }
+    hex_encode(tid, TRACE_ID_LEN, out->trace_id);
+
+    /* ---- AWAITING_TRACE ---- */
+    set_state(&c, RUN_AWAITING_TRACE);
+    for (size_t i = 0; i < t->n_specs; i++) {
+        const char *s = t->specs[i].selector.s ? t->specs[i].selector.s : "";
+        if (sel_parse(s, strlen(s), &sels[i], &e))
+            sels[i] = NULL;
+    }
+    uint64_t deadline = spanbuf_now_ns() + timeout;
+    uint64_t last = 0;  /* arrival time of the newest span seen */
+    int tries = 0;      /* quiet windows spent waiting for selectors */
+    uint32_t n = 0;
+    bool complete = t->skip_trace_collection.v || !o->buf;
+    while (!complete) {
+        uint64_t now = spanbuf_now_ns();
+        if (now >= deadline)
+            break;
+        uint64_t until = last ? min_u64(deadline, last + quiet) : deadline;
+        if (o->status)
+            until = min_u64(until, now + 100000000ull); /* animate the status line */
+        uint64_t arrived = 0;
+        n = spanbuf_wait(o->buf, tid, last, until, &arrived);
+        status_line(&c, n + (with_trigger ? 1 : 0));
+        if (arrived > last) {
+            last = arrived;
+            tries = 0;
+            continue;
+        }
+        if (!last || spanbuf_now_ns() < last + quiet)
+            continue; /* woken for the status line, or nothing yet */
+        /* quiet for a window: is it complete? */
+        trace_set *snap = snapshot(&c, tid, sid, &res, with_trigger);
+        if (!snap) {
+            rc = TC_ERR_NOMEM;
+            break;
+        }
+        trace *tr = trace_set_find(snap, tid);
+        arena *scratch = arena_new(0);
+        bool ok = structurally_complete(tr, sid, with_trigger, &missing);
+        if (ok && tr && scratch && !selectors_match(snap, tr, sels, t->n_specs, scratch) && tries < retries) {
+            tries++;
+            ok = false;
+            last = spanbuf_now_ns() - 1; /* wait one more quiet window */
+        } else if (!ok) {
+            last = spanbuf_now_ns() - 1;
+        }
+        arena_free(&scratch);
+        trace_set_free(&snap);
+        complete = ok;
+    }
+    status_clear(&c);
+    if (rc)
+        goto done;
+    out->ts = snapshot(&c, tid, sid, &res, with_trigger);
+    out->t = out->ts ? trace_set_find(out->ts, tid) : NULL;
+    out->n_spans = out->t ? out->t->n_spans : 0;
+    if (!out->ts) {
+        rc = TC_ERR_NOMEM;
+        goto done;
+    }
+    if (!complete) {
+        structurally_complete(out->t, sid, with_trigger, &missing);
+        uint32_t system = out->n_spans - (with_trigger && out->t ? 1 : 0);
+        if (system == 0)
+            out->error = fmt(a, "no span of trace %s arrived within %.1fs", out->trace_id, (double)timeout / 1e9);
+        else if (missing.len)
+            out->error = fmt(a, "the trace was incomplete after %.1fs: %u span%s arrived, parent%s %s missing",
+                             (double)timeout / 1e9, system, system == 1 ? "" : "s",
+                             strchr(buf_str(&missing), ',') ? "s" : "", buf_str(&missing));
+        else
+            out->error = fmt(a, "the trace did not settle within %.1fs (%u spans)", (double)timeout / 1e9, system);
+        if (missing.len)
+            out->missing_parents = arena_strdup(a, buf_str(&missing));
+        set_state(&c, RUN_TRACE_FAILED);
+        goto done;
+    }
+
+    /* ---- EVALUATING ---- */
+    set_state(&c, RUN_EVALUATING);
+    {
+        spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
+        output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
+        if (!defs || !outs) {
+            rc = TC_ERR_NOMEM;
+            goto done;
+        }
+        for (size_t k = 0; k < t->n_specs; k++) {
+            const res_spec *s = &t->specs[k];
+            const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
+            if (!as) {
+                rc = TC_ERR_NOMEM;
+                goto done;
+            }
+            for (size_t m = 0; m < s->n_assertions; m++)
+                as[m] = s->assertions[m].s ? s->assertions[m].s : "";
+            defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
+        }
+        for (size_t k = 0; k < t->n_outputs; k++)
+            outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
+        spec_env env = {vars_lookup_var, vars_lookup_env, v, runner_now_unix_ns, runner_random, NULL};
+        if (spec_evaluate(out->ts, out->t, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, &env, a,
+                          &out->specs)) {
+            out->error = "out of memory evaluating the specs";
+            set_state(&c, RUN_EVALUATION_FAILED);
+            goto done;
+        }
+    }
+    set_state(&c, RUN_FINISHED);
+done:
+    status_clear(&c);
+    if (watching)
+        spanbuf_forget(o->buf, tid);
+    for (size_t i = 0; sels && i < t->n_specs; i++)
+        sel_free(&sels[i]);
+    buf_free(&missing);
+    trigger_result_free(&res);
+    return rc;
+}
+
+void run_result_free(run_result *r)
+{
+    trace_set_free(&r->ts);
+    arena_free(&r->a);
+    memset(r, 0, sizeof *r);
+}

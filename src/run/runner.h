@@ -1,0 +1,84 @@
+/* runner.h - one live run of a test: trigger the system, wait for its trace
+ * in the built-in receiver's span store until the trace is complete, then
+ * evaluate the specs. The run moves through named states and records when
+ * each began:
+ *
+ *   CREATED -> TRIGGERING -> AWAITING_TRACE -> EVALUATING -> FINISHED
+ *   failures: TRIGGER_FAILED, TRACE_FAILED, EVALUATION_FAILED
+ *
+ * A trace is complete (docs/architecture.md) when at least one span besides
+ * the trigger span arrived, every span's parent is present (the trigger
+ * span counts), no span arrived for a quiet window, and every spec selector
+ * matches a span — or, when one does not, after selector_match_retries more
+ * quiet windows. The timeout ends the wait as TRACE_FAILED, keeping what
+ * arrived and naming the missing parents.
+ *
+ * Ownership: a run_result owns its arena and trace set; free it with
+ * run_result_free. */
+#ifndef TC_RUN_RUNNER_H
+#define TC_RUN_RUNNER_H
+
+#include "core/spec.h"
+#include "receiver/spanbuf.h"
+#include "resource/resource.h"
+#include "run/vars.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum run_state {
+    RUN_CREATED,
+    RUN_TRIGGERING,
+    RUN_AWAITING_TRACE,
+    RUN_EVALUATING,
+    RUN_FINISHED,
+    RUN_TRIGGER_FAILED,
+    RUN_TRACE_FAILED,
+    RUN_EVALUATION_FAILED,
+    RUN_N_STATES,
+} run_state;
+
+#define RUN_DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
+#define RUN_DEFAULT_QUIET_NS (250ull * 1000000ull)
+#define RUN_DEFAULT_SELECTOR_RETRIES 3
+
+typedef struct runner_opts {
+    spanbuf *buf;                    /* where the receiver puts spans */
+    uint64_t timeout_ns;             /* 0: the test's polling profile, else RUN_DEFAULT_TIMEOUT_NS */
+    uint64_t quiet_ns;               /* 0: RUN_DEFAULT_QUIET_NS */
+    int selector_match_retries;      /* < 0: the profile's, else RUN_DEFAULT_SELECTOR_RETRIES */
+    bool b3;                         /* also send a b3 header */
+    FILE *status;                    /* a terminal for the live status line, or NULL */
+    const res_polling *polling;      /* the test's PollingProfile, or NULL */
+} runner_opts;
+
+typedef struct run_result {
+    run_state state;
+    uint64_t state_ns[RUN_N_STATES]; /* CLOCK_MONOTONIC when each state began, 0 = never */
+    char trace_id[33];
+    const char *error;               /* why the run failed (in the arena) */
+    const char *missing_parents;     /* TRACE_FAILED: "id, id" of absent parents, or NULL */
+    uint32_t n_spans;                /* spans collected, trigger span included */
+    trace_set *ts;                   /* the collected trace, trigger span included */
+    trace *t;
+    spec_run specs;                  /* valid when state is FINISHED */
+    arena *a;
+} run_result;
+
+/* Runs test t (from a file whose directory is base_dir) with variables v.
+ * Always fills *out (free with run_result_free); failures of the system
+ * under test are states, not errors. Returns 0, or TC_ERR_NOMEM. */
+int runner_run_test(const runner_opts *o, const res_test *t, const char *base_dir, vars *v, run_result *out);
+
+void run_result_free(run_result *r);
+
+/* The clock (CLOCK_REALTIME, ns) and random source expression functions
+ * such as date() and uuid() use in runs (spec_env callbacks). */
+int64_t runner_now_unix_ns(void *user);
+uint64_t runner_random(void *user);
+
+/* "CREATED", "TRIGGERING", ... */
+const char *run_state_name(run_state s);
+
+#endif

@@ -1,0 +1,226 @@
+/* trigger.c - trace ids, building the HTTP request from a test, the
+ * trigger span (see trigger.h). */
+#include "trigger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+int trigger_ids_new(uint8_t trace_id[TRACE_ID_LEN], uint8_t span_id[SPAN_ID_LEN])
+{
+    uint8_t b[TRACE_ID_LEN + SPAN_ID_LEN];
+    for (int tries = 0; tries < 4; tries++) {
+        if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+            return -1;
+        static const uint8_t zero[TRACE_ID_LEN];
+        if (memcmp(b, zero, TRACE_ID_LEN) != 0 && memcmp(b + TRACE_ID_LEN, zero, SPAN_ID_LEN) != 0) {
+            memcpy(trace_id, b, TRACE_ID_LEN);
+            memcpy(span_id, b + TRACE_ID_LEN, SPAN_ID_LEN);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Interpolates one located field; on failure names it and its place. */
+static int field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
+                 const char **out, tc_error *e)
+{
+    if (!src->s) {
+        *out = NULL;
+        return 0;
+    }
+    tc_error ie;
+    if (interp(user, src->s, a, out, &ie) != 0) {
+        tc_error_set(e, TC_ERR_INPUT, "trigger %s: %s", name, ie.msg);
+        e->line = src->line;
+        e->col = src->col;
+        return TC_ERR_INPUT;
+    }
+    return 0;
+}
+
+/* A body naming a readable regular file (relative to base_dir) is that
+ * file's content, as Tracetest allows. */
+static const char *body_from_file(const char *base_dir, const char *body, arena *a)
+{
+    if (!body || !*body || strlen(body) > 1024 || strchr(body, '\n') || strchr(body, '{'))
+        return NULL;
+    char path[2048];
+    if (body[0] == '/' || !base_dir || !*base_dir)
+        snprintf(path, sizeof path, "%s", body);
+    else
+        snprintf(path, sizeof path, "%s/%s", base_dir, body);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > TRIGGER_MAX_BODY)
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = arena_alloc(a, (size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user, arena *a,
+                           trigger_http_request *out, tc_error *e)
+{
+    memset(out, 0, sizeof *out);
+    const __typeof__(t->trigger.http) *h = &t->trigger.http;
+    int rc;
+    if ((rc = field(interp, user, a, &h->url, "url", &out->url, e)) ||
+        (rc = field(interp, user, a, &h->method, "method", &out->method, e)) ||
+        (rc = field(interp, user, a, &h->body, "body", &out->body, e)))
+        return rc;
+    if (!out->url || !*out->url) {
+        tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
+        e->line = t->trigger.type_name.line;
+        e->col = t->trigger.type_name.col;
+        return TC_ERR_INPUT;
+    }
+    if (!out->method || !*out->method)
+        out->method = "GET";
+    const char *file_body = body_from_file(base_dir, out->body, a);
+    if (file_body)
+        out->body = file_body;
+    out->ssl_verification = h->ssl_verification.set ? h->ssl_verification.v : true;
+    out->headers = arena_calloc(a, h->n_headers ? h->n_headers : 1, sizeof *out->headers);
+    if (!out->headers)
+        return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < h->n_headers; i++) {
+        trigger_kv *kv = &out->headers[out->n_headers];
+        if ((rc = field(interp, user, a, &h->headers[i].key, "header key", &kv->key, e)) ||
+            (rc = field(interp, user, a, &h->headers[i].value, "header value", &kv->value, e)))
+            return rc;
+        if (kv->key && *kv->key)
+            out->n_headers++;
+    }
+    const res_auth *au = h->auth;
+    if (au && au->type.s) {
+        if (strcasecmp(au->type.s, "basic") == 0) {
+            out->auth = TRIGGER_AUTH_BASIC;
+            if ((rc = field(interp, user, a, &au->username, "auth username", &out->user, e)) ||
+                (rc = field(interp, user, a, &au->password, "auth password", &out->password, e)))
+                return rc;
+        } else if (strcasecmp(au->type.s, "bearer") == 0) {
+            out->auth = TRIGGER_AUTH_BEARER;
+            if ((rc = field(interp, user, a, &au->token, "auth token", &out->token, e)))
+                return rc;
+        } else if (strcasecmp(au->type.s, "apiKey") == 0) {
+            out->auth = TRIGGER_AUTH_APIKEY;
+            if ((rc = field(interp, user, a, &au->key, "auth key", &out->key, e)) ||
+                (rc = field(interp, user, a, &au->value, "auth value", &out->value, e)))
+                return rc;
+            out->key_in_query = au->in.s && strcasecmp(au->in.s, "query") == 0;
+        } else {
+            tc_error_set(e, TC_ERR_INPUT, "trigger auth: unknown type \"%s\" (basic, bearer or apiKey)", au->type.s);
+            e->line = au->type.line;
+            e->col = au->type.col;
+            return TC_ERR_INPUT;
+        }
+    }
+    return 0;
+}
+
+static bool is_secret_header(const char *key, const trigger_http_request *req)
+{
+    if (strcasecmp(key, "authorization") == 0 || strcasecmp(key, "proxy-authorization") == 0 ||
+        strcasecmp(key, "x-api-key") == 0 || strcasecmp(key, "api-key") == 0 || strcasecmp(key, "cookie") == 0)
+        return true;
+    return req->auth == TRIGGER_AUTH_APIKEY && req->key && strcasecmp(key, req->key) == 0;
+}
+
+int trigger_http_describe(const trigger_http_request *req, tc_buf *out)
+{
+    buf_printf(out, "%s %s", req->method ? req->method : "GET", req->url ? req->url : "");
+    for (size_t i = 0; i < req->n_headers; i++)
+        buf_printf(out, "\n%s: %s", req->headers[i].key,
+                   is_secret_header(req->headers[i].key, req) ? "****" : req->headers[i].value);
+    switch (req->auth) {
+    case TRIGGER_AUTH_BASIC: buf_printf(out, "\nauth: basic %s:****", req->user ? req->user : ""); break;
+    case TRIGGER_AUTH_BEARER: buf_puts(out, "\nauth: bearer ****"); break;
+    case TRIGGER_AUTH_APIKEY:
+        buf_printf(out, "\nauth: apiKey %s=**** in %s", req->key ? req->key : "", req->key_in_query ? "query" : "header");
+        break;
+    default: break;
+    }
+    return out->failed ? TC_ERR_NOMEM : 0;
+}
+
+static tc_attr str_attr(arena *a, const char *k, const char *v, size_t n)
+{
+    tc_attr at = {k, (uint32_t)strlen(k), {TC_V_STRING, (uint32_t)n, {.str = arena_strndup(a, v, n)}}};
+    return at;
+}
+
+int trigger_span_add(trace_set *ts, const uint8_t trace_id[TRACE_ID_LEN], const uint8_t span_id[SPAN_ID_LEN],
+                     const trigger_result *r, const char *trigger_type)
+{
+    arena *a = trace_set_arena(ts);
+    trace_span *sp = arena_calloc(a, 1, sizeof *sp);
+    trace_resource *res = arena_calloc(a, 1, sizeof *res);
+    tc_attr *rattrs = arena_calloc(a, 1, sizeof *rattrs);
+    tc_attr *attrs = arena_calloc(a, 5, sizeof *attrs);
+    if (!sp || !res || !rattrs || !attrs)
+        return TC_ERR_NOMEM;
+    rattrs[0] = str_attr(a, "service.name", "tracetest", 9);
+    res->attrs = rattrs;
+    res->n_attrs = 1;
+    res->schema_url = "";
+    memcpy(sp->trace_id, trace_id, TRACE_ID_LEN);
+    memcpy(sp->span_id, span_id, SPAN_ID_LEN);
+    sp->name = "Tracetest trigger";
+    sp->kind = TRACE_KIND_CLIENT;
+    sp->start_ns = r->start_ns;
+    sp->end_ns = r->end_ns;
+    sp->resource = res;
+    uint32_t n = 0;
+    const char *type = trigger_type ? trigger_type : "http";
+    attrs[n++] = str_attr(a, "tracetest.run.trigger.type", type, strlen(type));
+    if (r->ok) {
+        char status[16];
+        snprintf(status, sizeof status, "%d", r->status);
+        attrs[n++] = str_attr(a, "tracetest.response.status", status, strlen(status));
+        attrs[n++] = str_attr(a, "tracetest.response.body", r->body ? r->body : "", r->body ? r->body_len : 0);
+        tc_buf h;
+        buf_init(&h, 0);
+        buf_putc(&h, '[');
+        for (size_t i = 0; i < r->n_headers; i++) {
+            buf_puts(&h, i ? ",{\"key\":" : "{\"key\":");
+            buf_json_string(&h, r->headers[i].key, strlen(r->headers[i].key));
+            buf_puts(&h, ",\"value\":");
+            buf_json_string(&h, r->headers[i].value, strlen(r->headers[i].value));
+            buf_putc(&h, '}');
+        }
+        buf_putc(&h, ']');
+        attrs[n++] = str_attr(a, "tracetest.response.headers", buf_str(&h), h.len);
+        buf_free(&h);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (!attrs[i].value.u.str)
+            return TC_ERR_NOMEM;
+    sp->attrs = attrs;
+    sp->n_attrs = n;
+    return trace_set_add_span(ts, sp, NULL);
+}
+
+void trigger_result_free(trigger_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free((char *)r->headers[i].key);
+        free((char *)r->headers[i].value);
+    }
+    free(r->headers);
+    free(r->body);
+    free(r->error);
+    memset(r, 0, sizeof *r);
+}
