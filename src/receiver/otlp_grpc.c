@@ -682,16 +682,16 @@ static void accept_all(recv_grpc *r)
             return;
         }
         if (r->nconns >= r->o.max_conns) {
+            stat_add(r, &r->st.conns_refused, 1); /* counted before the client can see it */
             close(fd);
-            stat_add(r, &r->st.conns_refused, 1);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = conn_new(r, fd);
         if (!c) {
+            stat_add(r, &r->st.conns_refused, 1); /* counted before the client can see it */
             close(fd);
-            stat_add(r, &r->st.conns_refused, 1);
             continue;
         }
         if (conn_flush(c) != 0) {
