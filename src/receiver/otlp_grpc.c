@@ -1,6 +1,7 @@
 /* otlp_grpc.c - OTLP/gRPC receiver: nghttp2 server sessions over
  * non-blocking sockets, driven by one poll() loop on a thread of its own. */
 #include "receiver/otlp_grpc.h"
+#include "receiver/otlp_grpc_int.h"
 
 #include "codec/codec.h"
 
@@ -681,16 +682,16 @@ static void accept_all(recv_grpc *r)
             return;
         }
         if (r->nconns >= r->o.max_conns) {
+            stat_add(r, &r->st.conns_refused, 1); /* counted before the client can see it */
             close(fd);
-            stat_add(r, &r->st.conns_refused, 1);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = conn_new(r, fd);
         if (!c) {
+            stat_add(r, &r->st.conns_refused, 1); /* counted before the client can see it */
             close(fd);
-            stat_add(r, &r->st.conns_refused, 1);
             continue;
         }
         if (conn_flush(c) != 0) {
@@ -893,7 +894,8 @@ static int32_t clamp_window(size_t n)
     return (int32_t)n;
 }
 
-recv_grpc *recv_grpc_start(const char *addr, spanbuf *buf, const recv_grpc_opts *opts, tc_error *e)
+/* A receiver with its settings and nghttp2 callbacks, no socket or thread. */
+static recv_grpc *recv_new(spanbuf *buf, const recv_grpc_opts *opts, tc_error *e)
 {
     recv_grpc *r = calloc(1, sizeof *r);
     if (!r) {
@@ -936,7 +938,45 @@ recv_grpc *recv_grpc_start(const char *addr, spanbuf *buf, const recv_grpc_opts 
     nghttp2_session_callbacks_set_on_frame_recv_callback(r->cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(r->cbs, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(r->cbs, on_stream_close);
+    return r;
+}
 
+int recv_grpc_feed(spanbuf *buf, const recv_grpc_opts *opts, const uint8_t *data, size_t len)
+{
+    recv_grpc *r = recv_new(buf, opts, NULL);
+    if (!r)
+        return -1;
+    int rc = -1;
+    conn *c = conn_new(r, -1);
+    if (!c)
+        goto out;
+    /* in pieces, as a socket would deliver them, answering in between */
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off < 1000 ? len - off : 1000;
+        if (nghttp2_session_mem_recv(c->s, data + off, n) < 0)
+            goto out;
+        off += n;
+        const uint8_t *p;
+        ssize_t k;
+        size_t sent = 0;
+        while ((k = nghttp2_session_mem_send(c->s, &p)) > 0 && sent < MAX_OUT_BYTES)
+            sent += (size_t)k;
+        if (k < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    conn_free(c);
+    recv_free(r);
+    return rc;
+}
+
+recv_grpc *recv_grpc_start(const char *addr, spanbuf *buf, const recv_grpc_opts *opts, tc_error *e)
+{
+    recv_grpc *r = recv_new(buf, opts, e);
+    if (!r)
+        return NULL;
     if (listen_on(addr, &r->lfd, &r->port, e) != 0) {
         recv_free(r);
         return NULL;

@@ -354,6 +354,32 @@ static void test_fixture_into_spanbuf(void **state)
     env_free(e);
 }
 
+static void test_partial_success(void **state)
+{
+    env *e = env_new(NULL);
+    /* a buffer too small for the second span */
+    recv_grpc_stop(&e->r);
+    spanbuf_free(&e->buf);
+    e->buf = spanbuf_new(1);
+    tc_error err = {0};
+    e->r = recv_grpc_start(":0", e->buf, NULL, &err);
+    assert_non_null(e->r);
+    call c = mkcall(e, e->fixture, e->fixture_len);
+    do_call(&c);
+    assert_int_equal(c.grpc_status, 0);
+    spanbuf_stats st;
+    spanbuf_get_stats(e->buf, &st);
+    assert_true(st.spans_rejected > 0);
+    /* ExportTraceServiceResponse{partial_success{rejected_spans, error_message}} */
+    assert_true(c.resp_len > 5);
+    assert_int_equal(c.resp[4], c.resp_len - 5);
+    assert_int_equal(c.resp[5], 0x0a);
+    assert_int_equal(c.resp[7], 0x08);
+    assert_int_equal(c.resp[8], st.spans_rejected);
+    assert_non_null(memmem(c.resp, c.resp_len, "span buffer full", 16));
+    env_free(e);
+}
+
 static void test_gzip(void **state)
 {
     env *e = env_new(NULL);
@@ -631,6 +657,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_into_spanbuf),
+        cmocka_unit_test(test_partial_success),
         cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_truncated_protobuf),
         cmocka_unit_test(test_over_limit),
