@@ -144,6 +144,10 @@ FUZZ_SECONDS ?= 20
 fuzz-run: fuzz
 	@bash scripts/fuzz.sh $(FUZZ_B)/fuzz $(FUZZ_SECONDS)
 
+demo: setup
+	@$(MAKE) --no-print-directory $(BIN)
+	@bash demo/run.sh $(BIN)
+
 bench: setup
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@bash bench/run.sh $(B)

@@ -12,6 +12,7 @@ pkgs=(
   libsqlite3-dev libpq-dev zlib1g-dev
   libcmocka-dev libxml2-utils jq curl
   clang libclang-rt-14-dev llvm
+  postgresql
 )
 
 missing=()
@@ -20,6 +21,13 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The demo's services run on Node.js; use the machine's when it has one.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  for p in nodejs npm; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
