@@ -8,3 +8,9 @@ for b in "$B"/bench/*; do
   "$b"
   echo
 done
+for s in bench/*.sh; do
+  [ -f "$s" ] || continue
+  echo "## $(basename "$s" .sh)"
+  bash "$s" "$B"
+  echo
+done
