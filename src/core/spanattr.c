@@ -28,8 +28,11 @@ static const char *const computed_names[CA_COUNT] = {
 
 typedef struct computed {
     tc_value v[CA_COUNT];
-    unsigned char has[CA_COUNT];
+    unsigned char done[CA_COUNT]; /* v[k] was computed */
+    unsigned char has[CA_COUNT];  /* and the span has it */
 } computed;
+
+static const unsigned char computed_len[CA_COUNT] = {19, 19, 23, 25, 23, 24, 19, 26, 33, 11};
 
 static const char *const type_prefix[][2] = {
     {"http.", "http"},           {"url.", "http"},   {"db.", "database"}, {"rpc.", "rpc"},
@@ -67,11 +70,6 @@ const char *spanattr_kind(const trace_span *sp)
     return sp->kind < 6 ? names[sp->kind] : names[0];
 }
 
-static void set_str(computed *c, int k, const char *s)
-{
-    c->v[k] = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
-    c->has[k] = 1;
-}
 
 static const char *fmt_u64(arena *a, uint64_t v)
 {
@@ -131,51 +129,58 @@ static const char *events_json(arena *a, const trace_span *sp)
     return s;
 }
 
-static computed *get_computed(arena *a, const trace_span *csp)
+static computed *get_cache(arena *a, const trace_span *csp)
 {
     trace_span *sp = (trace_span *)csp; /* the cache lives on the span */
-    if (sp->ext)
-        return sp->ext;
-    computed *c = arena_calloc(a, 1, sizeof *c);
+    if (!sp->ext)
+        sp->ext = arena_calloc(a, 1, sizeof(computed));
+    return sp->ext;
+}
+
+/* The computed value k of sp, built on first use. 0, 1 (absent) or
+ * TC_ERR_NOMEM. */
+static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
+{
+    computed *c = get_cache(a, sp);
     if (!c)
-        return NULL;
-    static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
-    char pid[17];
-    hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
-    const char *dur = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
-    const char *start = fmt_u64(a, sp->start_ns);
-    const char *end = fmt_u64(a, sp->end_ns);
-    const char *parent = arena_strdup(a, pid);
-    const char *events = events_json(a, sp);
-    if (!dur || !start || !end || !parent || !events)
-        return NULL;
-    set_str(c, CA_NAME, sp->name);
-    set_str(c, CA_TYPE, spanattr_type(sp));
-    set_str(c, CA_DURATION, dur);
-    set_str(c, CA_START, start);
-    set_str(c, CA_END, end);
-    set_str(c, CA_PARENT, parent);
-    set_str(c, CA_KIND, spanattr_kind(sp));
-    set_str(c, CA_STATUS, status_names[sp->status_code < 3 ? sp->status_code : 0]);
-    if (*sp->status_message)
-        set_str(c, CA_STATUS_DESC, sp->status_message);
-    set_str(c, CA_EVENTS, events);
-    sp->ext = c;
-    return c;
+        return TC_ERR_NOMEM;
+    if (!c->done[k]) {
+        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+        const char *s = NULL;
+        char pid[17];
+        switch (k) {
+        case CA_NAME: s = sp->name; break;
+        case CA_TYPE: s = spanattr_type(sp); break;
+        case CA_DURATION: s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0); break;
+        case CA_START: s = fmt_u64(a, sp->start_ns); break;
+        case CA_END: s = fmt_u64(a, sp->end_ns); break;
+        case CA_PARENT:
+            hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
+            s = arena_strdup(a, pid);
+            break;
+        case CA_KIND: s = spanattr_kind(sp); break;
+        case CA_STATUS: s = status_names[sp->status_code < 3 ? sp->status_code : 0]; break;
+        case CA_STATUS_DESC: s = *sp->status_message ? sp->status_message : ""; break;
+        case CA_EVENTS: s = events_json(a, sp); break;
+        }
+        if (!s)
+            return TC_ERR_NOMEM;
+        c->done[k] = 1;
+        c->has[k] = k != CA_STATUS_DESC || *sp->status_message;
+        c->v[k] = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
+    }
+    if (!c->has[k])
+        return 1;
+    *out = c->v[k];
+    return 0;
 }
 
 int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
 {
-    if (n > 5 && (memcmp(key, "tracetest.span.", n < 15 ? n : 15) == 0 || (n == 11 && memcmp(key, "span.events", 11) == 0))) {
-        computed *c = get_computed(a, sp);
-        if (!c)
-            return TC_ERR_NOMEM;
-        for (int k = 0; k < CA_COUNT; k++) {
-            if (c->has[k] && strlen(computed_names[k]) == n && memcmp(computed_names[k], key, n) == 0) {
-                *out = c->v[k];
-                return 0;
-            }
-        }
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+        for (int k = 0; k < CA_COUNT; k++)
+            if (computed_len[k] == n && memcmp(computed_names[k], key, n) == 0)
+                return computed_value(a, sp, k, out);
     }
     const tc_attr *at = attr_find(sp->resource->attrs, sp->resource->n_attrs, key, n);
     if (!at)
@@ -214,12 +219,14 @@ static int seen_key(const char **keys, size_t n, const char *k)
 int spanattr_each(arena *a, const trace_span *sp,
                   void (*fn)(void *user, const char *key, const tc_value *v), void *user)
 {
-    computed *c = get_computed(a, sp);
-    if (!c)
-        return TC_ERR_NOMEM;
-    for (int k = 0; k < CA_COUNT; k++)
-        if (c->has[k])
-            fn(user, computed_names[k], &c->v[k]);
+    for (int k = 0; k < CA_COUNT; k++) {
+        tc_value v;
+        int rc = computed_value(a, sp, k, &v);
+        if (rc == TC_ERR_NOMEM)
+            return rc;
+        if (rc == 0)
+            fn(user, computed_names[k], &v);
+    }
     const struct {
         const tc_attr *attrs;
         uint32_t n;

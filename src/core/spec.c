@@ -11,7 +11,8 @@
 
 /* What an attr: lookup sees: one span (or none) of a selection. */
 typedef struct span_scope {
-    arena *a;
+    arena *a;     /* the evaluation's arena: strings made for a lookup */
+    arena *cache; /* the trace set's arena: span attribute caches */
     const trace_span *span;
     uint32_t n_selected;
     char count[16];
@@ -29,7 +30,7 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
     if (!s->span)
         return EXPR_NO_SPAN;
     tc_value v;
-    if (spanattr_get(s->a, s->span, name, n, &v) != 0)
+    if (spanattr_get(s->cache, s->span, name, n, &v) != 0)
         return EXPR_MISSING;
     if (v.type == TC_V_STRING) {
         *val = v.u.str;
@@ -166,7 +167,7 @@ static int eval_spec(trace_set *ts, trace *t, const spec_def *d, const spec_env 
                 status = -1;
                 break;
             }
-            both b = {{a, sr->span, n, {0}}, env};
+            both b = {{a, trace_set_arena(ts), sr->span, n, {0}}, env};
             expr_ctx ctx;
             make_both_ctx(&ctx, &b);
             for (uint32_t i = 0; i < d->n_assertions; i++) {
@@ -218,7 +219,7 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         r->error = arena_strdup(a, pe.msg);
         return 0;
     }
-    both b = {{a, n ? spans[0] : NULL, n, {0}}, env};
+    both b = {{a, trace_set_arena(ts), n ? spans[0] : NULL, n, {0}}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;

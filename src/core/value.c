@@ -10,8 +10,17 @@
 
 const tc_attr *attr_find(const tc_attr *attrs, uint32_t count, const char *key, size_t n)
 {
+    if (n == 0) {
+        for (uint32_t i = count; i-- > 0;)
+            if (attrs[i].key_len == 0)
+                return &attrs[i];
+        return NULL;
+    }
+    /* length, then the last byte (keys often share a prefix such as
+       "http." or "app."), then the whole key */
+    const char last = key[n - 1];
     for (uint32_t i = count; i-- > 0;) {
-        if (attrs[i].key_len == n && memcmp(attrs[i].key, key, n) == 0)
+        if (attrs[i].key_len == n && attrs[i].key[n - 1] == last && memcmp(attrs[i].key, key, n) == 0)
             return &attrs[i];
     }
     return NULL;
