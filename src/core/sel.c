@@ -14,12 +14,17 @@
 
 typedef enum { V_STRING, V_INT, V_FLOAT, V_BOOL } vkind;
 
+typedef enum { P_ATTR, P_NAME, P_KIND } prop_kind;
+
 typedef struct sel_filter {
     char *prop;
     bool contains; /* else "=" */
     vkind kind;
     char *text;    /* the value as text (strings unquoted) */
+    size_t text_len;
     double num;    /* V_INT / V_FLOAT */
+    prop_kind pk;
+    spanattr_key key; /* P_ATTR: the property, resolved once (its memo is mutable) */
 } sel_filter;
 
 typedef enum { PS_NONE, PS_FIRST, PS_LAST, PS_NTH } pseudo_kind;
@@ -246,7 +251,13 @@ static int parse_filter(parser *p, sel_filter *f)
         return fail(p, p->pos, "expected \"=\" or \"contains\" after \"%s\", got %s", f->prop,
                     near(p, nb, sizeof nb));
     }
-    return parse_value(p, f);
+    int rc = parse_value(p, f);
+    if (rc)
+        return rc;
+    f->text_len = strlen(f->text);
+    f->pk = strcmp(f->prop, "name") == 0 ? P_NAME : strcmp(f->prop, "kind") == 0 ? P_KIND : P_ATTR;
+    spanattr_key_init(&f->key, f->prop, strlen(f->prop));
+    return 0;
 }
 
 static int parse_step(parser *p, sel_step *st)
@@ -469,45 +480,57 @@ static bool as_number(const char *s, size_t n, double *out)
     return end == tmp + n && !is_space(tmp[0]);
 }
 
-static bool filter_matches(matcher *m, const sel_filter *f, const trace_span *sp)
+static bool filter_matches(matcher *m, sel_filter *f, const trace_span *sp)
 {
     const char *text = "";
     size_t tn = 0;
-    tc_buf tb;
-    buf_init(&tb, 0);
-    if (strcmp(f->prop, "name") == 0) {
+    char numbuf[64];
+    if (f->pk == P_NAME) {
         text = sp->name;
         tn = strlen(text);
-    } else if (strcmp(f->prop, "kind") == 0) {
+    } else if (f->pk == P_KIND) {
         text = spanattr_kind(sp);
         tn = strlen(text);
     } else {
         tc_value v;
-        int rc = spanattr_get(m->cache, sp, f->prop, strlen(f->prop), &v);
+        int rc = spanattr_get_key(m->cache, sp, &f->key, &v);
         if (rc == TC_ERR_NOMEM)
             m->nomem = 1;
         if (rc == 0) {
             if (v.type == TC_V_STRING) {
                 text = v.u.str;
                 tn = v.len;
+            } else if (v.type == TC_V_INT && !f->contains && (f->kind == V_INT || f->kind == V_FLOAT)) {
+                return (double)v.u.i == f->num;
+            } else if (v.type == TC_V_INT) {
+                tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v.u.i);
+                text = numbuf;
             } else {
+                tc_buf tb;
+                buf_init(&tb, 0);
                 value_to_text(&tb, &v);
-                text = buf_str(&tb);
-                tn = tb.len;
+                bool ok = false;
+                if (f->contains) {
+                    ok = memmem(buf_str(&tb), tb.len, f->text, f->text_len) != NULL || !f->text_len;
+                } else if (f->kind == V_INT || f->kind == V_FLOAT) {
+                    double d;
+                    ok = as_number(buf_str(&tb), tb.len, &d) ? d == f->num
+                                                             : (tb.len == f->text_len && memcmp(buf_str(&tb), f->text, tb.len) == 0);
+                } else {
+                    ok = tb.len == f->text_len && memcmp(buf_str(&tb), f->text, tb.len) == 0;
+                }
+                buf_free(&tb);
+                return ok;
             }
         }
     }
-    bool ok;
-    if (f->contains) {
-        ok = memmem(text, tn, f->text, strlen(f->text)) != NULL || !*f->text;
-    } else if (f->kind == V_INT || f->kind == V_FLOAT) {
+    if (f->contains)
+        return !f->text_len || memmem(text, tn, f->text, f->text_len) != NULL;
+    if (f->kind == V_INT || f->kind == V_FLOAT) {
         double d;
-        ok = as_number(text, tn, &d) ? d == f->num : (tn == strlen(f->text) && memcmp(text, f->text, tn) == 0);
-    } else {
-        ok = tn == strlen(f->text) && memcmp(text, f->text, tn) == 0;
+        return as_number(text, tn, &d) ? d == f->num : (tn == f->text_len && memcmp(text, f->text, tn) == 0);
     }
-    buf_free(&tb);
-    return ok;
+    return tn == f->text_len && memcmp(text, f->text, tn) == 0;
 }
 
 static bool step_matches(matcher *m, const sel_step *st, const trace_span *sp)

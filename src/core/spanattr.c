@@ -1,6 +1,7 @@
 /* spanattr.c - attributes of a span as specs see them (see spanattr.h). */
 #include "spanattr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,8 @@ static const char *const computed_names[CA_COUNT] = {
 };
 
 typedef struct computed {
+    uint64_t bloom[2];            /* a bit per key of the span's own attributes */
+    bool bloom_done;
     tc_value v[CA_COUNT];
     unsigned char done[CA_COUNT]; /* v[k] was computed */
     unsigned char has[CA_COUNT];  /* and the span has it */
@@ -175,22 +178,80 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
     return 0;
 }
 
-int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
+/* The bit of a key in a 128-bit filter (FNV-1a). */
+static void key_bit(const char *key, size_t n, uint64_t bit[2])
 {
-    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
-        for (int k = 0; k < CA_COUNT; k++)
-            if (computed_len[k] == n && memcmp(computed_names[k], key, n) == 0)
-                return computed_value(a, sp, k, out);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ull;
     }
-    const tc_attr *at = attr_find(sp->resource->attrs, sp->resource->n_attrs, key, n);
+    unsigned b = (unsigned)(h >> 57); /* 0..127 */
+    bit[0] = b < 64 ? 1ull << b : 0;
+    bit[1] = b >= 64 ? 1ull << (b - 64) : 0;
+}
+
+/* False when the span's own attributes surely lack the key. */
+static bool maybe_has(arena *a, const trace_span *sp, const spanattr_key *k)
+{
+    computed *c = get_cache(a, sp);
+    if (!c)
+        return true;
+    if (!c->bloom_done) {
+        for (uint32_t i = 0; i < sp->n_attrs; i++) {
+            uint64_t bit[2];
+            key_bit(sp->attrs[i].key, sp->attrs[i].key_len, bit);
+            c->bloom[0] |= bit[0];
+            c->bloom[1] |= bit[1];
+        }
+        c->bloom_done = true;
+    }
+    return (c->bloom[0] & k->bloom[0]) || (c->bloom[1] & k->bloom[1]);
+}
+
+void spanattr_key_init(spanattr_key *k, const char *key, size_t n)
+{
+    memset(k, 0, sizeof *k);
+    k->key = key;
+    k->n = n;
+    k->computed = -1;
+    key_bit(key, n, k->bloom);
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+        for (int i = 0; i < CA_COUNT; i++)
+            if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
+                k->computed = i;
+    }
+}
+
+/* The key's attribute among owner's, through the memo. */
+static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_attr *attrs, uint32_t count)
+{
+    if (!count)
+        return NULL;
+    unsigned slot = (unsigned)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 58) % SPANATTR_MEMO;
+    if (k->memo[slot].owner == owner)
+        return k->memo[slot].hit;
+    const tc_attr *hit = attr_find(attrs, count, k->key, k->n);
+    k->memo[slot].owner = owner;
+    k->memo[slot].hit = hit;
+    return hit;
+}
+
+int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *out)
+{
+    if (k->computed >= 0)
+        return computed_value(a, sp, k->computed, out);
+    const tc_attr *at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
     if (!at)
-        at = attr_find(sp->scope->attrs, sp->scope->n_attrs, key, n);
-    if (!at)
-        at = attr_find(sp->attrs, sp->n_attrs, key, n);
+        at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
+    if (!at && (sp->n_attrs <= 4 || maybe_has(a, sp, k)))
+        at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
     if (at) {
         *out = at->value;
         return 0;
     }
+    const char *key = k->key;
+    size_t n = k->n;
     if (n == 12 && memcmp(key, "service.name", 12) == 0 && *sp->scope->name) {
         /* Tracetest names the service after the scope when the resource does not */
         *out = (tc_value){TC_V_STRING, (uint32_t)strlen(sp->scope->name), {.str = sp->scope->name}};
@@ -201,11 +262,27 @@ int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_v
         return 0;
     }
     if (n == 4 && memcmp(key, "kind", 4) == 0) {
-        const char *k = spanattr_kind(sp);
-        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(k), {.str = k}};
+        const char *kd = spanattr_kind(sp);
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(kd), {.str = kd}};
         return 0;
     }
     return 1;
+}
+
+int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
+{
+    spanattr_key k;
+    k.key = key;
+    k.n = n;
+    k.computed = -1;
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+        for (int i = 0; i < CA_COUNT; i++)
+            if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
+                return computed_value(a, sp, i, out);
+    }
+    memset(k.memo, 0, sizeof k.memo);
+    key_bit(key, n, k.bloom);
+    return spanattr_get_key(a, sp, &k, out);
 }
 
 static int seen_key(const char **keys, size_t n, const char *k)

@@ -21,6 +21,28 @@
  * attribute, or TC_ERR_NOMEM. */
 int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out);
 
+/* A key resolved once for many lookups (a selector filter, an assertion's
+ * attr:): which computed value it names, if any, and a small memo of its
+ * lookups in resources and scopes, which many spans share. Lookups through
+ * a key give the same answers as spanattr_get. Not thread-safe. */
+#define SPANATTR_MEMO 64
+typedef struct spanattr_key {
+    const char *key;
+    size_t n;
+    int computed; /* index of a computed value, -1 for none */
+    uint64_t bloom[2]; /* the key's bit in a span's key filter */
+    struct {
+        const void *owner;  /* a resource or scope; NULL = empty slot */
+        const tc_attr *hit; /* the key's attribute there, NULL = absent */
+    } memo[SPANATTR_MEMO];
+} spanattr_key;
+
+/* Prepares a key (key[0..n) must outlive it). */
+void spanattr_key_init(spanattr_key *k, const char *key, size_t n);
+
+/* As spanattr_get, through a prepared key. */
+int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *out);
+
 /* The span type Tracetest assigns: "http", "database", "rpc", "messaging",
  * "faas", "exception" or "general". */
 const char *spanattr_type(const trace_span *sp);

@@ -9,10 +9,38 @@
 
 #define SELECTED_COUNT "tracetest.selected_spans.count"
 
+/* Keys of the attr: references of one spec, resolved once for all its
+ * spans (the expression passes the same name pointer every time). */
+#define KEY_CACHE 16
+typedef struct key_cache {
+    uint32_t n;
+    struct {
+        const char *name;
+        size_t len;
+        spanattr_key k;
+    } e[KEY_CACHE];
+} key_cache;
+
+static spanattr_key *cached_key(key_cache *kc, const char *name, size_t n)
+{
+    if (!kc)
+        return NULL;
+    for (uint32_t i = 0; i < kc->n; i++)
+        if (kc->e[i].name == name && kc->e[i].len == n)
+            return &kc->e[i].k;
+    if (kc->n == KEY_CACHE)
+        return NULL;
+    kc->e[kc->n].name = name;
+    kc->e[kc->n].len = n;
+    spanattr_key_init(&kc->e[kc->n].k, name, n);
+    return &kc->e[kc->n++].k;
+}
+
 /* What an attr: lookup sees: one span (or none) of a selection. */
 typedef struct span_scope {
     arena *a;     /* the evaluation's arena: strings made for a lookup */
     arena *cache; /* the trace set's arena: span attribute caches */
+    key_cache *keys;
     const trace_span *span;
     uint32_t n_selected;
     char count[16];
@@ -30,7 +58,8 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
     if (!s->span)
         return EXPR_NO_SPAN;
     tc_value v;
-    if (spanattr_get(s->cache, s->span, name, n, &v) != 0)
+    spanattr_key *k = cached_key(s->keys, name, n);
+    if ((k ? spanattr_get_key(s->cache, s->span, k, &v) : spanattr_get(s->cache, s->span, name, n, &v)) != 0)
         return EXPR_MISSING;
     if (v.type == TC_V_STRING) {
         *val = v.u.str;
@@ -157,6 +186,8 @@ static int eval_spec(trace_set *ts, trace *t, const spec_def *d, const spec_env 
         if (!r->spans)
             status = -1;
         r->passed = true;
+        static key_cache kc_zero;
+        key_cache kc = kc_zero;
         for (uint32_t k = 0; status == 0 && k < r->n_spans; k++) {
             spec_span_result *sr = &r->spans[k];
             sr->span = n ? spans[k] : NULL;
@@ -167,7 +198,7 @@ static int eval_spec(trace_set *ts, trace *t, const spec_def *d, const spec_env 
                 status = -1;
                 break;
             }
-            both b = {{a, trace_set_arena(ts), sr->span, n, {0}}, env};
+            both b = {{a, trace_set_arena(ts), &kc, sr->span, n, {0}}, env};
             expr_ctx ctx;
             make_both_ctx(&ctx, &b);
             for (uint32_t i = 0; i < d->n_assertions; i++) {
@@ -219,7 +250,8 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         r->error = arena_strdup(a, pe.msg);
         return 0;
     }
-    both b = {{a, trace_set_arena(ts), n ? spans[0] : NULL, n, {0}}, env};
+    key_cache kc = {0};
+    both b = {{a, trace_set_arena(ts), &kc, n ? spans[0] : NULL, n, {0}}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;

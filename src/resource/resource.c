@@ -867,7 +867,8 @@ static int read_polling(ctx *c, const res_node *m, const char *path, res_resourc
         return rc;
     pp->selector_match_retries = 3;
     if ((rc = read_duration(c, per, "retryDelay", p, "5s", &pp->retry_delay, &pp->retry_delay_ms)) ||
-        (rc = read_duration(c, per, "timeout", p, "1m", &pp->timeout, &pp->timeout_ms)))
+        (rc = read_duration(c, per, "timeout", p, "1m", &pp->timeout, &pp->timeout_ms)) ||
+        (rc = read_duration(c, per, "quietWindow", p, "250ms", &pp->quiet_window, &pp->quiet_window_ms)))
         return rc;
     const res_node *smr = take(per, "selectorMatchRetries");
     if (smr && !res_node_is_null(smr)) {

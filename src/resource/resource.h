@@ -182,6 +182,8 @@ typedef struct res_polling {
     res_bool is_default;
     res_str retry_delay, timeout;  /* as written, or "5s" / "1m" */
     long long retry_delay_ms, timeout_ms;
+    res_str quiet_window;          /* ours: periodic.quietWindow, "250ms" when absent */
+    long long quiet_window_ms;
     long long selector_match_retries; /* default 3 */
     int retries_line, retries_col;
 } res_polling;

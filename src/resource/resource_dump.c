@@ -195,6 +195,8 @@ int res_dump(const res_file *f, tc_buf *b)
             buf_printf(b, "  strategy: %s\n", p->strategy.s);
             buf_printf(b, "  retryDelay: %s (%lldms)\n", p->retry_delay.s, p->retry_delay_ms);
             buf_printf(b, "  timeout: %s (%lldms)\n", p->timeout.s, p->timeout_ms);
+            if (p->quiet_window.line)
+                buf_printf(b, "  quietWindow: %s (%lldms)\n", p->quiet_window.s, p->quiet_window_ms);
             buf_printf(b, "  selectorMatchRetries: %lld\n", p->selector_match_retries);
             break;
         }

@@ -181,7 +181,11 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         timeout = (uint64_t)o->polling->timeout_ms * 1000000ull;
     if (!timeout)
         timeout = RUN_DEFAULT_TIMEOUT_NS;
-    uint64_t quiet = o->quiet_ns ? o->quiet_ns : RUN_DEFAULT_QUIET_NS;
+    uint64_t quiet = o->quiet_ns;
+    if (!quiet && o->polling && o->polling->quiet_window.line && o->polling->quiet_window_ms > 0)
+        quiet = (uint64_t)o->polling->quiet_window_ms * 1000000ull; /* ours: periodic.quietWindow */
+    if (!quiet)
+        quiet = RUN_DEFAULT_QUIET_NS;
     int retries = o->selector_match_retries;
     if (retries < 0)
         retries = o->polling ? (int)o->polling->selector_match_retries : RUN_DEFAULT_SELECTOR_RETRIES;

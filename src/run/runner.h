@@ -46,7 +46,7 @@ typedef enum run_state {
 typedef struct runner_opts {
     spanbuf *buf;                    /* where the receiver puts spans */
     uint64_t timeout_ns;             /* 0: the test's polling profile, else RUN_DEFAULT_TIMEOUT_NS */
-    uint64_t quiet_ns;               /* 0: RUN_DEFAULT_QUIET_NS */
+    uint64_t quiet_ns;               /* 0: the profile's quietWindow, else RUN_DEFAULT_QUIET_NS */
     int selector_match_retries;      /* < 0: the profile's, else RUN_DEFAULT_SELECTOR_RETRIES */
     bool b3;                         /* also send a b3 header */
     FILE *status;                    /* a terminal for the live status line, or NULL */
