@@ -153,6 +153,6 @@ bench: setup
 	@bash bench/run.sh $(B)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-*
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -326,21 +326,10 @@ static trace *pick_trace(trace_set *ts, const res_test *t, const spec_env *env, 
 static int evaluate_offline(trace_set *ts, trace *tr, const res_test *t, const spec_env *env, arena *a,
                             spec_run *out)
 {
-    spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
-    output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
-    if (!defs || !outs)
+    spec_def *defs;
+    output_def *outs;
+    if (runner_test_defs(t, a, &defs, &outs))
         return TC_ERR_NOMEM;
-    for (size_t k = 0; k < t->n_specs; k++) {
-        const res_spec *s = &t->specs[k];
-        const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
-        if (!as)
-            return TC_ERR_NOMEM;
-        for (size_t m = 0; m < s->n_assertions; m++)
-            as[m] = s->assertions[m].s ? s->assertions[m].s : "";
-        defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
-    }
-    for (size_t k = 0; k < t->n_outputs; k++)
-        outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
     return spec_evaluate(ts, tr, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, env, a, out);
 }
 

@@ -272,16 +272,7 @@ int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *
 int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
 {
     spanattr_key k;
-    k.key = key;
-    k.n = n;
-    k.computed = -1;
-    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
-        for (int i = 0; i < CA_COUNT; i++)
-            if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
-                return computed_value(a, sp, i, out);
-    }
-    memset(k.memo, 0, sizeof k.memo);
-    key_bit(key, n, k.bloom);
+    spanattr_key_init(&k, key, n);
     return spanattr_get_key(a, sp, &k, out);
 }
 

@@ -166,6 +166,28 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+int runner_test_defs(const res_test *t, arena *a, spec_def **specs, output_def **outputs)
+{
+    spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
+    output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
+    if (!defs || !outs)
+        return TC_ERR_NOMEM;
+    for (size_t k = 0; k < t->n_specs; k++) {
+        const res_spec *s = &t->specs[k];
+        const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
+        if (!as)
+            return TC_ERR_NOMEM;
+        for (size_t m = 0; m < s->n_assertions; m++)
+            as[m] = s->assertions[m].s ? s->assertions[m].s : "";
+        defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
+    }
+    for (size_t k = 0; k < t->n_outputs; k++)
+        outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
+    *specs = defs;
+    *outputs = outs;
+    return 0;
+}
+
 int runner_run_test(const runner_opts *o, const res_test *t, const char *base_dir, vars *v, run_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -331,25 +353,12 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     /* ---- EVALUATING ---- */
     set_state(&c, RUN_EVALUATING);
     {
-        spec_def *defs = arena_calloc(a, t->n_specs ? t->n_specs : 1, sizeof *defs);
-        output_def *outs = arena_calloc(a, t->n_outputs ? t->n_outputs : 1, sizeof *outs);
-        if (!defs || !outs) {
+        spec_def *defs;
+        output_def *outs;
+        if (runner_test_defs(t, a, &defs, &outs)) {
             rc = TC_ERR_NOMEM;
             goto done;
         }
-        for (size_t k = 0; k < t->n_specs; k++) {
-            const res_spec *s = &t->specs[k];
-            const char **as = arena_calloc(a, s->n_assertions ? s->n_assertions : 1, sizeof *as);
-            if (!as) {
-                rc = TC_ERR_NOMEM;
-                goto done;
-            }
-            for (size_t m = 0; m < s->n_assertions; m++)
-                as[m] = s->assertions[m].s ? s->assertions[m].s : "";
-            defs[k] = (spec_def){s->name.s, s->selector.s, as, (uint32_t)s->n_assertions};
-        }
-        for (size_t k = 0; k < t->n_outputs; k++)
-            outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
         spec_env env = {vars_lookup_var, vars_lookup_env, v, runner_now_unix_ns, runner_random, NULL};
         if (spec_evaluate(out->ts, out->t, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, &env, a,
                           &out->specs)) {

@@ -66,6 +66,10 @@ typedef struct run_result {
     arena *a;
 } run_result;
 
+/* The specs and outputs of a loaded test as the evaluator takes them,
+ * allocated from a. Returns 0 or TC_ERR_NOMEM. */
+int runner_test_defs(const res_test *t, arena *a, spec_def **specs, output_def **outputs);
+
 /* Runs test t (from a file whose directory is base_dir) with variables v.
  * Always fills *out (free with run_result_free); failures of the system
  * under test are states, not errors. Returns 0, or TC_ERR_NOMEM. */
