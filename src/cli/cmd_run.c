@@ -586,12 +586,22 @@ int cmd_run(int argc, char **argv)
             }
         } else {
             runner_opts ro = {buf, timeout_ns, quiet_ns, -1, b3, cli_color(stderr) ? stderr : NULL,
-                              find_polling(&p, t)};
+                              find_polling(&p, t), p.tests[i].file->name};
             if (runner_run_test(&ro, t, p.tests[i].file->base_dir, &v, rr)) {
                 cli_usage_error("out of memory");
                 goto out;
             }
             rt->state = run_state_name(rr->state);
+            tc_buf tl;
+            buf_init(&tl, 4096);
+            buf_putc(&tl, '{');
+            for (int k = RUN_TRIGGERING; k < RUN_N_STATES; k++)
+                if (rr->state_ns[k])
+                    buf_printf(&tl, "%s\"%s\":%.3f", tl.len > 1 ? "," : "", run_state_name((run_state)k),
+                               (double)(rr->state_ns[k] - rr->state_ns[RUN_CREATED]) / 1e6);
+            buf_putc(&tl, '}');
+            rt->timeline = arena_strdup(a, buf_str(&tl));
+            buf_free(&tl);
             rt->trace_id = rr->trace_id[0] ? rr->trace_id : NULL;
             if (rr->state == RUN_FINISHED)
                 rt->run = &rr->specs;

@@ -183,7 +183,10 @@ int report_json(tc_buf *out, const report_test *tests, size_t n)
         jstr(out, t->skipped ? "SKIPPED" : t->state);
         buf_printf(out, ",\"passed\":%s,\"error\":", report_test_passed(t) ? "true" : "false");
         jstr(out, t->error);
-        buf_printf(out, ",\"duration_ms\":%.3f,\"specs\":[", (double)t->duration_ns / 1e6);
+        buf_printf(out, ",\"duration_ms\":%.3f,", (double)t->duration_ns / 1e6);
+        if (t->timeline)
+            buf_printf(out, "\"timeline\":%s,", t->timeline);
+        buf_puts(out, "\"specs\":[");
         for (uint32_t s = 0; t->run && s < t->run->n_specs; s++) {
             const spec_result *r = &t->run->specs[s];
             buf_puts(out, s ? ",{" : "{");

@@ -23,6 +23,7 @@ typedef struct report_test {
     const spec_run *run;  /* NULL when the specs were not evaluated */
     uint64_t duration_ns; /* the whole run */
     bool skipped;         /* not run (a suite stopped before it) */
+    const char *timeline; /* JSON object: state -> ms after the run was created, or NULL */
 } report_test;
 
 typedef struct report_summary {

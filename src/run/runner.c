@@ -251,7 +251,8 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     } else if (tt == RES_TRIG_HTTP) {
         trigger_http_request req;
         if (trigger_http_from_test(t, base_dir, interpolate, v, a, &req, &e)) {
-            out->error = fmt(a, "%s%s%s", e.line ? fmt(a, "%d:%d: ", e.line, e.col) : "", "", e.msg);
+            out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
+                                : fmt(a, "%s", e.msg);
             set_state(&c, RUN_TRIGGER_FAILED);
             goto done;
         }

@@ -51,6 +51,7 @@ typedef struct runner_opts {
     bool b3;                         /* also send a b3 header */
     FILE *status;                    /* a terminal for the live status line, or NULL */
     const res_polling *polling;      /* the test's PollingProfile, or NULL */
+    const char *file;                /* the test's file, for error locations (may be NULL) */
 } runner_opts;
 
 typedef struct run_result {

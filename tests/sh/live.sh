@@ -3,7 +3,8 @@
 # exported in three pieces out of order (JSON, protobuf, gzip JSON) is
 # collected and passes; a trace that never arrives ends as TRACE_FAILED
 # (exit 3) at the timeout; a trigger to a closed port ends as
-# TRIGGER_FAILED (exit 3) within 2 s. Receivers on 127.0.0.1 only, every
+# TRIGGER_FAILED (exit 3) within 2 s; an unresolved variable in a trigger
+# field names the variable, the file, line and column. Receivers on 127.0.0.1 only, every
 # wait bounded. Prints "N passed, N failed".
 set -u
 bin=${TRACECHECK_BIN:-build/tracecheck}
@@ -71,6 +72,18 @@ if [ $rc = 3 ] && [ "$state" = TRIGGER_FAILED ] && [ $took -lt 2000 ]; then
   ok "closed port: TRIGGER_FAILED, exit 3, after ${took} ms ($(jq -r '.tests[0].error' "$tmp/out3.json"))"
 else
   bad "closed port: exit=$rc state=$state took=${took}ms"; cat "$tmp/err3"
+fi
+
+# 4. an unresolved variable in a trigger field names the variable and its place
+"$bin" run demo/tests/create-order.yaml --otlp-http $HTTP --otlp-grpc $GRPC --format json \
+  > "$tmp/out4.json" 2> "$tmp/err4"
+rc=$?
+err=$(jq -r '.tests[0].error' "$tmp/out4.json" 2>/dev/null)
+want='demo/tests/create-order.yaml:10:12: trigger url: resolution error: variable "GATEWAY_URL" not found'
+if [ $rc = 3 ] && [ "$err" = "$want" ]; then
+  ok "unresolved variable: exit 3, $err"
+else
+  bad "unresolved variable: exit=$rc error=$err"; cat "$tmp/err4"
 fi
 
 echo "$pass passed, $fail failed"
