@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Time from trigger to verdict on the demo: starts the demo on 127.0.0.1
-# (ports of its own), runs the create-order test RUNS times in one
+# (free ports picked at random), runs the create-order test RUNS times in one
 # `tracecheck run` (receivers up for the whole run), and prints the median
 # and spread of each test's duration (trigger, trace collection until the
 # completeness rule is met, evaluation) beside the exporters' batch delay
@@ -9,8 +9,11 @@ set -u
 B=${1:-build}
 RUNS=${2:-15}
 bin=$(cd "$B" && pwd)/tracecheck
-export GATEWAY_PORT=28080 ORDERS_PORT=28081 PAYMENTS_PORT=28082 PGPORT=55449
-export OTLP_HTTP_ENDPOINT=http://127.0.0.1:24318 OTLP_GRPC_ENDPOINT=http://127.0.0.1:24317
+. tests/sh/lib/ports.sh
+GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) PGPORT=$(free_port)
+RECV_HTTP=$(free_port) RECV_GRPC=$(free_port)
+export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT PGPORT
+export OTLP_HTTP_ENDPOINT=http://127.0.0.1:$RECV_HTTP OTLP_GRPC_ENDPOINT=http://127.0.0.1:$RECV_GRPC
 export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-100}
 export RUN_DIR
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-verdict.XXXXXX")
@@ -19,7 +22,7 @@ bash demo/scripts/start.sh >"$RUN_DIR/start.log" 2>&1 || { cat "$RUN_DIR/start.l
 files=()
 for _ in $(seq "$RUNS"); do files+=(demo/tests/create-order.yaml); done
 "$bin" run demo/tests/vars.yaml "${files[@]}" --var GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT \
-  --otlp-http 127.0.0.1:24318 --otlp-grpc 127.0.0.1:24317 --format json >"$RUN_DIR/out.json" 2>/dev/null
+  --otlp-http 127.0.0.1:$RECV_HTTP --otlp-grpc 127.0.0.1:$RECV_GRPC --format json >"$RUN_DIR/out.json" 2>/dev/null
 passed=$(jq '.summary.passed' "$RUN_DIR/out.json")
 mapfile -t ms < <(jq '.tests[].duration_ms' "$RUN_DIR/out.json" | sort -n)
 n=${#ms[@]}

@@ -144,7 +144,8 @@ void trigger_http_run(const trigger_http_request *req, const uint8_t trace_id[TR
         break;
     case TRIGGER_AUTH_BEARER:
         buf_reset(&line);
-        buf_printf(&line, "Authorization: Bearer %s", req->token ? req->token : "");
+        /* the token as written, as Tracetest sends it (users write "Bearer x") */
+        buf_printf(&line, "Authorization: %s", req->token ? req->token : "");
         headers = curl_slist_append(headers, buf_str(&line));
         break;
     case TRIGGER_AUTH_APIKEY:

@@ -90,7 +90,8 @@ int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_inte
     const char *file_body = body_from_file(base_dir, out->body, a);
     if (file_body)
         out->body = file_body;
-    out->ssl_verification = h->ssl_verification.set ? h->ssl_verification.v : true;
+    /* Tracetest verifies certificates only when the test says so */
+    out->ssl_verification = h->ssl_verification.set && h->ssl_verification.v;
     out->headers = arena_calloc(a, h->n_headers ? h->n_headers : 1, sizeof *out->headers);
     if (!out->headers)
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");

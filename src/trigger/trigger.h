@@ -39,11 +39,11 @@ typedef struct trigger_http_request {
     const char *body;   /* NULL: none */
     trigger_kv *headers;
     size_t n_headers;
-    bool ssl_verification;
+    bool ssl_verification; /* from a test: only when sslVerification: true (Tracetest's default is off) */
     long timeout_ms;    /* 0: TRIGGER_DEFAULT_TIMEOUT_MS */
     trigger_auth auth;
     const char *user, *password;     /* basic */
-    const char *token;               /* bearer */
+    const char *token;               /* bearer: sent as the Authorization value, as written */
     const char *key, *value;         /* apiKey */
     bool key_in_query;               /* apiKey in the query string, else a header */
 } trigger_http_request;

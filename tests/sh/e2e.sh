@@ -5,12 +5,15 @@
 # HTTP/JSON), over their mixed defaults with gzip on, and the deliberately
 # failing test exits 1 with the failing assertion and its observed value in
 # the JSON report. Everything on 127.0.0.1, on ports of its own, stopped at
-# the end. Prints "N passed, N failed".
+# the end; ports picked free at random. Prints "N passed, N failed".
 set -u
 bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
 root=$(pwd)
-export GATEWAY_PORT=18080 ORDERS_PORT=18081 PAYMENTS_PORT=18082 PGPORT=55439
-export OTLP_HTTP_ENDPOINT=http://127.0.0.1:14318 OTLP_GRPC_ENDPOINT=http://127.0.0.1:14317
+. "$(dirname "$0")/lib/ports.sh"
+GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) PGPORT=$(free_port)
+RECV_HTTP=$(free_port) RECV_GRPC=$(free_port)
+export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT PGPORT
+export OTLP_HTTP_ENDPOINT=http://127.0.0.1:$RECV_HTTP OTLP_GRPC_ENDPOINT=http://127.0.0.1:$RECV_GRPC
 export RUN_DIR
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-e2e.XXXXXX")
 out=$(mktemp -d)
@@ -24,7 +27,7 @@ trap 'stop; rm -rf "$RUN_DIR" "$out"' EXIT
 run() { # run NAME FILES... : tracecheck on the running demo, JSON report in $out/NAME.json
   local name=$1; shift
   "$bin" run "$@" --var GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT \
-    --otlp-http 127.0.0.1:14318 --otlp-grpc 127.0.0.1:14317 --timeout 20s --format json \
+    --otlp-http 127.0.0.1:$RECV_HTTP --otlp-grpc 127.0.0.1:$RECV_GRPC --timeout 20s --format json \
     >"$out/$name.json" 2>"$out/$name.err"
 }
 

@@ -8,8 +8,9 @@
 # wait bounded. Prints "N passed, N failed".
 set -u
 bin=${TRACECHECK_BIN:-build/tracecheck}
-HTTP=127.0.0.1:14318
-GRPC=127.0.0.1:14317
+. "$(dirname "$0")/lib/ports.sh"
+HTTP=127.0.0.1:$(free_port)
+GRPC=127.0.0.1:$(free_port)
 pass=0
 fail=0
 ok() { echo "ok $1"; pass=$((pass + 1)); }

@@ -159,9 +159,9 @@ static void test_auth(void **state)
     trigger_http_run(&basic, tid, sid, false, &r);
     assert_string_equal(last.auth, "Basic YWRhOnMzY3JldA==");
     trigger_result_free(&r);
-    trigger_http_request bearer = {.url = url, .auth = TRIGGER_AUTH_BEARER, .token = "tok"};
+    trigger_http_request bearer = {.url = url, .auth = TRIGGER_AUTH_BEARER, .token = "Bearer tok"};
     trigger_http_run(&bearer, tid, sid, false, &r);
-    assert_string_equal(last.auth, "Bearer tok");
+    assert_string_equal(last.auth, "Bearer tok"); /* the token as written, as Tracetest */
     trigger_result_free(&r);
     trigger_http_request hkey = {.url = url, .auth = TRIGGER_AUTH_APIKEY, .key = "X-Api-Key", .value = "k1"};
     trigger_http_run(&hkey, tid, sid, false, &r);
@@ -297,6 +297,7 @@ static void test_from_test_file(void **state)
     assert_string_equal(req.body, "{\"from\": \"file\"}");
     assert_int_equal(req.auth, TRIGGER_AUTH_BEARER);
     assert_string_equal(req.token, "tk");
+    assert_false(req.ssl_verification); /* Tracetest's default */
     varmap missing[] = {{"BASE", "http://h"}, {"TOKEN", "tk"}, {NULL, NULL}};
     assert_int_not_equal(trigger_http_from_test(t, dir, interp, missing, a, &req, &e), 0);
     assert_string_equal(e.msg, "trigger header value: variable \"TENANT\" not found");

@@ -1,0 +1,14 @@
+# ports.sh - sourced by the shell tests: free_port prints a TCP port on
+# 127.0.0.1 that nothing listens on, picked at random in 20000-59999 so
+# that test runs side by side do not collide on fixed ports.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
