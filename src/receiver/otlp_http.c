@@ -35,6 +35,7 @@ typedef struct request {
     int error;      /* an HTTP status decided before the body ended */
     const char *why;
     char what[96];  /* "METHOD /path" for the log */
+    size_t received; /* body bytes read, kept or not */
 } request;
 
 static void logf_(recv_http *rh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -237,12 +238,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
+        rq->received += *upload_size;
         if (!rq->error && buf_append(&rq->body, upload, *upload_size)) {
             rq->error = MHD_HTTP_CONTENT_TOO_LARGE;
             rq->why = "request body over the limit";
             buf_free(&rq->body); /* keep reading, keep nothing */
         }
         *upload_size = 0;
+        /* a body that goes on well past the limit: close the connection */
+        if (rq->error && rq->received > 2 * rh->max_compressed + ((size_t)1 << 20)) {
+            logf_(rh, "otlp-http: %s: body over the limit, connection closed", rq->what);
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (rq->error)

@@ -431,10 +431,10 @@ static void test_chunked(void **state)
     recv_http_opts o = {.max_body = 64 << 10};
     env e;
     env_start(&e, 0, &o);
-    size_t len, zlen;
-    char *pb = fixture("otlp/node-sdk-hello.pb", &len);
+    size_t len, zlen, pb_len;
+    char *pb = fixture("otlp/node-sdk-hello.pb", &pb_len);
     reply r;
-    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, pb, len, &r), 200);
+    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, pb, pb_len, &r), 200);
     assert_string_equal(r.type, "application/x-protobuf");
     buf_free(&r.body);
     assert_int_equal(spans_of(&e, "0af7651916cd43dd8448eb211c80319c"), 2);
@@ -451,6 +451,15 @@ static void test_chunked(void **state)
     assert_non_null(strstr(r.type, "application/x-protobuf"));
     buf_free(&r.body);
     free(zeros);
+    /* a chunked body far past the limit: the connection is closed */
+    big = 4u << 20;
+    zeros = calloc(1, big);
+    assert_int_not_equal(post_chunked(e.port, "application/x-protobuf", NULL, zeros, big, &r), 200);
+    buf_free(&r.body);
+    free(zeros);
+    /* still serving */
+    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, pb, pb_len, &r), 200);
+    buf_free(&r.body);
     free(z);
     free(js);
     free(pb);
