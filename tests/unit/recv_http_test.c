@@ -263,7 +263,8 @@ static void test_partial_success(void **state)
     uint8_t tid[16];
     hex_decode("4bf92f3577b34da6a3ce929d0e0e4736", 32, tid, 16);
     spanbuf_watch(e.buf, tid);
-    reply r;
+    reply r = {0};
+    buf_init(&r.body, 0);
     for (int i = 0; i < 20 && !strstr(buf_str(&r.body), "rejectedSpans"); i++) {
         if (i)
             buf_free(&r.body);
