@@ -36,7 +36,7 @@ typedef struct recv_http_opts {
 
 typedef struct recv_http_stats {
     uint64_t requests_ok;     /* 200 answers */
-    uint64_t requests_failed; /* 4xx answers */
+    uint64_t requests_failed; /* 4xx and 503 answers */
     uint64_t spans_received;
 } recv_http_stats;
 
