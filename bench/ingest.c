@@ -2,17 +2,21 @@
  * an ephemeral 127.0.0.1 port; N client threads (libcurl, keep-alive) send
  * 512-span OTLP protobuf batches (synthetic spans from gen.h, a new trace
  * id per batch) until BATCHES batches were sent. Prints spans/s accepted
- * and decoded into the span store, for N = 1, 4, 16. */
+ * and decoded into the span store, for N = 1, 4, 16, and the share of the
+ * wall time the receiver's threads spent on a CPU (their user + system time
+ * from /proc, "MHD-*" threads; 100% = one core busy). */
 #include "codec/codec.h"
 #include "gen.h"
 #include "receiver/otlp_http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH_SPANS 512
 #define BODIES 32      /* distinct prebuilt bodies (trace ids differ) */
@@ -64,6 +68,45 @@ static void *run_client(void *arg)
     return NULL;
 }
 
+/* CPU seconds used so far by this process's libmicrohttpd threads (named
+ * "MHD-..."); -1 when /proc cannot tell. */
+static double receiver_cpu(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    long ticks = sysconf(_SC_CLK_TCK);
+    double sum = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300], comm[64] = "", line[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = '\0';
+        fclose(f);
+        if (strncmp(comm, "MHD-", 4) != 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        char *close_paren = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+        fclose(f);
+        unsigned long long ut, st;
+        /* fields after "pid (comm)": state ... utime is the 12th, stime the 13th */
+        if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                  &ut, &st) == 2)
+            sum += (double)(ut + st) / (double)ticks;
+    }
+    closedir(d);
+    return sum;
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -90,7 +133,7 @@ int main(void)
     }
     printf("%d-span OTLP protobuf batches of about %.0f KB, %d batches a row\n", BATCH_SPANS,
            (double)total_bytes / BODIES / 1e3, BATCHES);
-    printf("%-12s %12s %14s %12s %10s\n", "connections", "seconds", "spans/s", "MB/s", "failures");
+    printf("%-12s %10s %12s %10s %14s %9s\n", "connections", "seconds", "spans/s", "MB/s", "receiver CPU", "failures");
     const int conns[] = {1, 4, 16};
     int rc = 0;
     for (size_t k = 0; k < sizeof conns / sizeof conns[0]; k++) {
@@ -104,7 +147,7 @@ int main(void)
         int n = conns[k];
         pthread_t th[16];
         client cl[16];
-        double t0 = now();
+        double t0 = now(), cpu0 = receiver_cpu();
         for (int i = 0; i < n; i++) {
             cl[i] = (client){recv_http_port(r), i * (BATCHES / n), BATCHES / n, 0};
             pthread_create(&th[i], NULL, run_client, &cl[i]);
@@ -114,12 +157,15 @@ int main(void)
             pthread_join(th[i], NULL);
             failures += cl[i].failures;
         }
-        double secs = now() - t0;
+        double secs = now() - t0, cpu = receiver_cpu() - cpu0;
         spanbuf_stats st;
         spanbuf_get_stats(buf, &st);
         uint64_t spans = st.spans_accepted + st.spans_rejected;
-        printf("%-12d %12.2f %14.0f %12.1f %10d\n", n, secs, (double)spans / secs,
-               (double)total_bytes / BODIES * BATCHES / secs / 1e6, failures);
+        char share[32] = "n/a";
+        if (cpu0 >= 0)
+            snprintf(share, sizeof share, "%.0f%%", 100 * cpu / secs);
+        printf("%-12d %10.2f %12.0f %10.1f %14s %9d\n", n, secs, (double)spans / secs,
+               (double)total_bytes / BODIES * BATCHES / secs / 1e6, share, failures);
         if (failures)
             rc = 1;
         recv_http_stop(&r);

@@ -20,6 +20,9 @@ struct recv_http {
     struct MHD_Daemon *d;
     spanbuf *buf;
     size_t max_body;
+    size_t max_compressed;
+    void (*log)(void *user, const char *msg);
+    void *log_user;
     int port;
     pthread_mutex_t mu;
     recv_http_stats stats;
@@ -31,13 +34,33 @@ typedef struct request {
     bool gzip;
     int error;      /* an HTTP status decided before the body ended */
     const char *why;
+    char what[96];  /* "METHOD /path" for the log */
+    size_t received; /* body bytes read, kept or not */
 } request;
 
-static void quiet_log(void *cls, const char *fmt, va_list ap)
+static void logf_(recv_http *rh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(recv_http *rh, const char *fmt, ...)
 {
-    (void)cls;
-    (void)fmt;
-    (void)ap;
+    if (!rh->log)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    rh->log(rh->log_user, line);
+}
+
+/* libmicrohttpd's own messages go to the log callback, or nowhere. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    recv_http *rh = cls;
+    if (!rh->log)
+        return;
+    char line[512] = "otlp-http: ";
+    vsnprintf(line + strlen(line), sizeof line - strlen(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    rh->log(rh->log_user, line);
 }
 
 /* Parses "host:port", "[v6]:port" or ":port" into a socket address. */
@@ -92,19 +115,25 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, cons
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, "Allow", "POST");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, "Retry-After", "1");
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
 }
 
 /* An error answer: google.rpc.Status in the request's encoding. */
-static enum MHD_Result send_error(recv_http *rh, struct MHD_Connection *c, unsigned status, bool json,
-                                  const char *msg)
+static enum MHD_Result send_error(recv_http *rh, struct MHD_Connection *c, const request *rq, unsigned status,
+                                  bool json, const char *msg)
 {
     pthread_mutex_lock(&rh->mu);
     rh->stats.requests_failed++;
     pthread_mutex_unlock(&rh->mu);
-    int code = status == 413 ? 8 : status == 404 || status == 405 ? 12 : 3; /* gRPC codes */
+    logf_(rh, "otlp-http: %u %s: %s", status, rq->what, msg);
+    /* gRPC codes: RESOURCE_EXHAUSTED, UNIMPLEMENTED, UNAVAILABLE, INVALID_ARGUMENT */
+    int code = status == 413 ? 8 : status == 404 || status == 405 ? 12 : status == 503 ? 14 : 3;
     if (json) {
         tc_buf b;
         buf_init(&b, 0);
@@ -175,11 +204,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
-        buf_init(&rq->body, rh->max_body);
+        buf_init(&rq->body, rh->max_compressed);
+        snprintf(rq->what, sizeof rq->what, "%.16s %.64s", method, url);
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         rq->json = type_is(ct, "application/json");
         const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
-        rq->gzip = ce && strcasecmp(ce, "gzip") == 0;
+        rq->gzip = ce && (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0 ||
+                          strcasecmp(ce, "deflate") == 0); /* gzip_inflate reads zlib too */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        *con_cls = rq;
+        if (cl) {
+            /* refuse a declared body over the limit before reading it */
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || end == cl || n > rh->max_compressed)
+                return send_error(rh, c, rq, MHD_HTTP_CONTENT_TOO_LARGE, rq->json,
+                                  "request body over the limit");
+        }
         if (strcmp(url, "/v1/traces") != 0) {
             rq->error = MHD_HTTP_NOT_FOUND;
             rq->why = "not found: OTLP traces are posted to /v1/traces";
@@ -193,20 +235,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             rq->error = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
             rq->why = "unsupported content encoding: use gzip or none";
         }
-        *con_cls = rq;
         return MHD_YES;
     }
     if (*upload_size) {
+        rq->received += *upload_size;
         if (!rq->error && buf_append(&rq->body, upload, *upload_size)) {
             rq->error = MHD_HTTP_CONTENT_TOO_LARGE;
             rq->why = "request body over the limit";
             buf_free(&rq->body); /* keep reading, keep nothing */
         }
         *upload_size = 0;
+        /* a body that goes on well past the limit: close the connection */
+        if (rq->error && rq->received > 2 * rh->max_compressed + ((size_t)1 << 20)) {
+            logf_(rh, "otlp-http: %s: body over the limit, connection closed", rq->what);
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     if (rq->error)
-        return send_error(rh, c, (unsigned)rq->error, rq->json, rq->why);
+        return send_error(rh, c, rq, (unsigned)rq->error, rq->json, rq->why);
     const uint8_t *p = (const uint8_t *)buf_str(&rq->body);
     size_t n = rq->body.len;
     uint8_t *plain = NULL;
@@ -214,8 +261,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (rq->gzip) {
         int rc = gzip_inflate(p, n, rh->max_body, &plain, &n, &e);
         if (rc)
-            return send_error(rh, c, rc == TC_ERR_LIMIT ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
-                              rq->json, e.msg);
+            return send_error(rh, c, rq,
+                              rc == TC_ERR_LIMIT ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST, rq->json,
+                              e.msg);
         p = plain;
     }
     trace_set *ts = trace_set_new(rh->max_body * 8 + (64u << 20));
@@ -226,12 +274,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (rc) {
         char msg[TC_ERROR_MSG_MAX + 32];
         snprintf(msg, sizeof msg, "%s%s", rq->json ? "malformed OTLP JSON: " : "malformed OTLP protobuf: ", e.msg);
-        res = send_error(rh, c, rc == TC_ERR_LIMIT ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST, rq->json,
-                         msg);
+        res = send_error(rh, c, rq, rc == TC_ERR_LIMIT ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+                         rq->json, msg);
     } else {
         uint32_t acc = 0, rej = 0;
-        spanbuf_add(rh->buf, ts, &acc, &rej);
-        res = send_ok(rh, c, rq->json, rej, acc);
+        if (spanbuf_add(rh->buf, ts, &acc, &rej))
+            res = send_error(rh, c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, rq->json, "out of memory: retry later");
+        else
+            res = send_ok(rh, c, rq->json, rej, acc);
     }
     trace_set_free(&ts);
     return res;
@@ -267,6 +317,9 @@ recv_http *recv_http_start(const char *addr, spanbuf *buf, const recv_http_opts 
     pthread_mutex_init(&rh->mu, NULL);
     rh->buf = buf;
     rh->max_body = opts && opts->max_body ? opts->max_body : RECV_HTTP_DEFAULT_MAX_BODY;
+    rh->max_compressed = opts && opts->max_compressed ? opts->max_compressed : rh->max_body;
+    rh->log = opts ? opts->log : NULL;
+    rh->log_user = opts ? opts->log_user : NULL;
     unsigned timeout = opts && opts->timeout_s ? opts->timeout_s : RECV_HTTP_DEFAULT_TIMEOUT_S;
     unsigned conns = opts && opts->max_conns ? opts->max_conns : RECV_HTTP_DEFAULT_MAX_CONNS;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
@@ -276,7 +329,7 @@ recv_http *recv_http_start(const char *addr, spanbuf *buf, const recv_http_opts 
     rh->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, rh, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                              MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, conns,
                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)RECV_HTTP_THREADS,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, rh, MHD_OPTION_EXTERNAL_LOGGER, quiet_log, rh,
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, rh, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rh,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 << 10), MHD_OPTION_END);
     if (!rh->d) {
         int err = errno;

@@ -13,6 +13,8 @@
 #include "codec/codec.h"
 #include "receiver/otlp_http.h"
 
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <curl/curl.h>
@@ -261,7 +263,8 @@ static void test_partial_success(void **state)
     uint8_t tid[16];
     hex_decode("4bf92f3577b34da6a3ce929d0e0e4736", 32, tid, 16);
     spanbuf_watch(e.buf, tid);
-    reply r;
+    reply r = {0};
+    buf_init(&r.body, 0);
     for (int i = 0; i < 20 && !strstr(buf_str(&r.body), "rejectedSpans"); i++) {
         if (i)
             buf_free(&r.body);
@@ -353,6 +356,239 @@ static void test_silent_client_does_not_block(void **state)
     env_stop(&e);
 }
 
+/* a chunked upload: no Content-Length, the body streamed by a read callback */
+typedef struct feed {
+    const char *p;
+    size_t len, off, step;
+} feed;
+
+static size_t on_read(char *dst, size_t s, size_t n, void *u)
+{
+    feed *f = u;
+    size_t want = s * n < f->step ? s * n : f->step;
+    if (want > f->len - f->off)
+        want = f->len - f->off;
+    memcpy(dst, f->p + f->off, want);
+    f->off += want;
+    return want;
+}
+
+static long post_chunked(int port, const char *type, const char *encoding, const void *body, size_t len,
+                         reply *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->body, 0);
+    CURL *c = curl_easy_init();
+    char url[128], line[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/traces", port);
+    struct curl_slist *h = NULL;
+    snprintf(line, sizeof line, "Content-Type: %s", type);
+    h = curl_slist_append(h, line);
+    if (encoding) {
+        snprintf(line, sizeof line, "Content-Encoding: %s", encoding);
+        h = curl_slist_append(h, line);
+    }
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Expect:");
+    feed f = {body, len, 0, 100}; /* 100-byte chunks */
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "POST");
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &f);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r->status;
+}
+
+static uint8_t *gzip_of(const void *p, size_t len, size_t *zlen)
+{
+    uLongf cap = compressBound(len) + 32;
+    uint8_t *z = malloc(cap);
+    z_stream zs = {0};
+    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = (Bytef *)p;
+    zs.avail_in = (uInt)len;
+    zs.next_out = z;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *zlen = zs.total_out;
+    deflateEnd(&zs);
+    return z;
+}
+
+static void test_chunked(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.max_body = 64 << 10};
+    env e;
+    env_start(&e, 0, &o);
+    size_t len, zlen, pb_len;
+    char *pb = fixture("otlp/node-sdk-hello.pb", &pb_len);
+    reply r;
+    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, pb, pb_len, &r), 200);
+    assert_string_equal(r.type, "application/x-protobuf");
+    buf_free(&r.body);
+    assert_int_equal(spans_of(&e, "0af7651916cd43dd8448eb211c80319c"), 2);
+    char *js = fixture("otlp/node-sdk-hello.json", &len);
+    uint8_t *z = gzip_of(js, len, &zlen);
+    assert_int_equal(post_chunked(e.port, "application/json", "gzip", z, zlen, &r), 200);
+    assert_string_equal(buf_str(&r.body), "{}");
+    buf_free(&r.body);
+    assert_int_equal(spans_of(&e, "4bf92f3577b34da6a3ce929d0e0e4736"), 2);
+    /* chunked past the limit: 413 once the body ends, nothing kept */
+    size_t big = 200 << 10;
+    char *zeros = calloc(1, big);
+    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, zeros, big, &r), 413);
+    assert_non_null(strstr(r.type, "application/x-protobuf"));
+    buf_free(&r.body);
+    free(zeros);
+    /* a chunked body far past the limit: the connection is closed */
+    big = 4u << 20;
+    zeros = calloc(1, big);
+    assert_int_not_equal(post_chunked(e.port, "application/x-protobuf", NULL, zeros, big, &r), 200);
+    buf_free(&r.body);
+    free(zeros);
+    /* still serving */
+    assert_int_equal(post_chunked(e.port, "application/x-protobuf", NULL, pb, pb_len, &r), 200);
+    buf_free(&r.body);
+    free(z);
+    free(js);
+    free(pb);
+    env_stop(&e);
+}
+
+/* A raw HTTP/1.1 exchange: sends `req`, reads until close or 5 s. */
+static void raw(int port, const char *req, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_true(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t n = 0;
+    ssize_t got;
+    while (n + 1 < cap && (got = read(fd, out + n, cap - 1 - n)) > 0) {
+        n += (size_t)got;
+        if (strstr(out, "\r\n\r\n"))
+            break;
+    }
+    out[n] = '\0';
+    close(fd);
+}
+
+static void log_cb(void *user, const char *msg)
+{
+    tc_buf *b = user;
+    buf_puts(b, msg);
+    buf_putc(b, '\n');
+}
+
+static void test_limits_and_log(void **state)
+{
+    (void)state;
+    tc_buf log;
+    buf_init(&log, 1 << 20);
+    recv_http_opts o = {.max_body = 64 << 10, .max_compressed = 1024, .log = log_cb, .log_user = &log};
+    env e;
+    env_start(&e, 0, &o);
+    char resp[4096];
+    /* a declared length over the limit is refused before the body is read */
+    raw(e.port,
+        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 104857600\r\n\r\n{",
+        resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 413"));
+    /* the compressed limit applies to gzip bodies as received */
+    size_t len, zlen;
+    char *js = fixture("otlp/node-sdk-hello.json", &len);
+    char *pad = malloc(len + 8192);
+    memcpy(pad, js, len);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < 8192; i++) { /* random whitespace: valid JSON, compresses poorly */
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        pad[len + i] = " \t\r\n"[x & 3];
+    }
+    uint8_t *z = gzip_of(pad, len + 8192, &zlen);
+    assert_true(zlen > 1024);
+    reply r;
+    post(e.port, "POST", "/v1/traces", "application/json", "gzip", z, zlen, &r);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(buf_str(&r.body), "\"code\":8"));
+    buf_free(&r.body);
+    /* 405 says what is allowed */
+    raw(e.port, "GET /v1/traces HTTP/1.1\r\nHost: x\r\n\r\n", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 405"));
+    assert_non_null(strstr(resp, "Allow: POST"));
+    /* errors are logged through the callback, with the reason */
+    post(e.port, "POST", "/v1/traces", "application/json", NULL, "{\"resourceSpans\":[", 18, &r);
+    assert_int_equal(r.status, 400);
+    buf_free(&r.body);
+    assert_non_null(strstr(buf_str(&log), "400"));
+    assert_non_null(strstr(buf_str(&log), "malformed OTLP JSON"));
+    free(z);
+    free(pad);
+    free(js);
+    env_stop(&e);
+    buf_free(&log);
+}
+
+static void test_partial_success_protobuf(void **state)
+{
+    (void)state;
+    env e;
+    env_start(&e, 4 << 10, NULL); /* a store too small for the batch */
+    size_t len;
+    char *pb = fixture("otlp/node-sdk-hello.pb", &len);
+    uint8_t tid[16];
+    hex_decode("0af7651916cd43dd8448eb211c80319c", 32, tid, 16);
+    spanbuf_watch(e.buf, tid);
+    reply r = {0};
+    buf_init(&r.body, 0);
+    for (int i = 0; i < 20 && r.body.len == 0; i++) {
+        buf_free(&r.body);
+        post(e.port, "POST", "/v1/traces", "application/x-protobuf", NULL, pb, len, &r);
+        assert_int_equal(r.status, 200);
+    }
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *resp =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
+            NULL, r.body.len, (const uint8_t *)r.body.ptr);
+    assert_non_null(resp);
+    assert_non_null(resp->partial_success);
+    assert_true(resp->partial_success->rejected_spans > 0);
+    assert_true(strlen(resp->partial_success->error_message) > 0);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(resp, NULL);
+    buf_free(&r.body);
+    free(pb);
+    env_stop(&e);
+}
+
+static void test_ipv6(void **state)
+{
+    (void)state;
+    spanbuf *b = spanbuf_new(0);
+    tc_error e;
+    recv_http *r = recv_http_start("[::1]:0", b, NULL, &e);
+    if (!r) { /* no IPv6 loopback here */
+        spanbuf_free(&b);
+        skip();
+    }
+    assert_true(recv_http_port(r) > 0);
+    recv_http_stop(&r);
+    spanbuf_free(&b);
+}
+
 static void test_bind_errors(void **state)
 {
     (void)state;
@@ -365,6 +601,7 @@ static void test_bind_errors(void **state)
     snprintf(addr, sizeof addr, "127.0.0.1:%d", recv_http_port(r));
     assert_null(recv_http_start(addr, b, NULL, &e)); /* taken */
     assert_non_null(strstr(e.msg, addr));
+    assert_non_null(strstr(e.msg, strerror(EADDRINUSE)));
     recv_http_stop(&r);
     spanbuf_free(&b);
 }
@@ -376,6 +613,8 @@ int main(void)
         cmocka_unit_test(test_protobuf_json_gzip), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_partial_success),    cmocka_unit_test(test_concurrent_exporters),
         cmocka_unit_test(test_silent_client_does_not_block), cmocka_unit_test(test_bind_errors),
+        cmocka_unit_test(test_chunked), cmocka_unit_test(test_limits_and_log),
+        cmocka_unit_test(test_partial_success_protobuf), cmocka_unit_test(test_ipv6),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
