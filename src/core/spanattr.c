@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum {
     CA_NAME,
@@ -81,15 +81,34 @@ static const char *fmt_u64(arena *a, uint64_t v)
     return arena_strdup(a, tmp);
 }
 
-/* RFC 3339 with nanoseconds, trailing zeros dropped (Go's time JSON form). */
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* RFC 3339 in UTC with nanoseconds, trailing zeros dropped (Go's time JSON
+ * form); time 0 is Go's zero time, as Tracetest leaves an unset event time. */
 static void rfc3339(tc_buf *b, uint64_t ns)
 {
-    time_t s = (time_t)(ns / 1000000000ull);
+    if (ns == 0) {
+        buf_puts(b, "0001-01-01T00:00:00Z");
+        return;
+    }
+    uint64_t secs = ns / 1000000000ull;
     unsigned frac = (unsigned)(ns % 1000000000ull);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-               tm.tm_min, tm.tm_sec);
+    int64_t y;
+    unsigned mo, d, sod = (unsigned)(secs % 86400);
+    civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
+    buf_printf(b, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, sod / 3600, sod / 60 % 60, sod % 60);
     if (frac) {
         char f[16];
         snprintf(f, sizeof f, "%09u", frac);
@@ -285,45 +304,72 @@ int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_v
     return spanattr_get_key(a, sp, &k, out);
 }
 
-static int seen_key(const char **keys, size_t n, const char *k)
+typedef struct each_slot {
+    const char *key; /* NULL: empty */
+    uint32_t len;
+    int group;       /* -1: a computed value */
+    uint32_t idx;    /* the key's last position in its group */
+} each_slot;
+
+static each_slot *each_find(each_slot *tab, size_t cap, const char *key, uint32_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i], k) == 0)
-            return 1;
-    return 0;
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ull;
+    }
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!tab[i].key || (tab[i].len == len && memcmp(tab[i].key, key, len) == 0))
+            return &tab[i];
 }
 
 int spanattr_each(arena *a, const trace_span *sp,
                   void (*fn)(void *user, const char *key, const tc_value *v), void *user)
 {
-    for (int k = 0; k < CA_COUNT; k++) {
-        tc_value v;
-        int rc = computed_value(a, sp, k, &v);
-        if (rc == TC_ERR_NOMEM)
-            return rc;
-        if (rc == 0)
-            fn(user, computed_names[k], &v);
-    }
     const struct {
         const tc_attr *attrs;
         uint32_t n;
     } groups[3] = {{sp->resource->attrs, sp->resource->n_attrs},
                    {sp->scope->attrs, sp->scope->n_attrs},
-                   {sp->attrs, sp->n_attrs}};
-    size_t total = (size_t)groups[0].n + groups[1].n + groups[2].n;
-    const char **keys = arena_alloc(a, (total ? total : 1) * sizeof *keys);
-    if (!keys)
+                   {sp->attrs, sp->n_attrs}}; /* in order of precedence */
+    size_t total = (size_t)groups[0].n + groups[1].n + groups[2].n + CA_COUNT + 1, cap = 16;
+    while (cap < 2 * total)
+        cap *= 2;
+    each_slot *tab = calloc(cap, sizeof *tab);
+    if (!tab)
         return TC_ERR_NOMEM;
-    size_t n_keys = 0;
-    for (int g = 0; g < 3; g++)
+    for (int k = 0; k < CA_COUNT; k++) {
+        tc_value v;
+        int rc = computed_value(a, sp, k, &v);
+        if (rc == TC_ERR_NOMEM) {
+            free(tab);
+            return rc;
+        }
+        *each_find(tab, cap, computed_names[k], computed_len[k]) =
+            (each_slot){computed_names[k], computed_len[k], -1, 0};
+        if (rc == 0)
+            fn(user, computed_names[k], &v);
+    }
+    for (int g = 0; g < 3; g++) {
+        for (uint32_t i = 0; i < groups[g].n; i++) { /* a key repeated in a group: the last wins */
+            const tc_attr *at = &groups[g].attrs[i];
+            each_slot *sl = each_find(tab, cap, at->key, at->key_len);
+            if (!sl->key)
+                *sl = (each_slot){at->key, at->key_len, g, i};
+            else if (sl->group == g)
+                sl->idx = i;
+        }
         for (uint32_t i = 0; i < groups[g].n; i++) {
             const tc_attr *at = &groups[g].attrs[i];
-            if (seen_key(keys, n_keys, at->key))
-                continue;
-            keys[n_keys++] = at->key;
-            tc_value v;
-            if (spanattr_get(a, sp, at->key, at->key_len, &v) == 0)
-                fn(user, at->key, &v);
+            each_slot *sl = each_find(tab, cap, at->key, at->key_len);
+            if (sl->group == g && sl->idx == i)
+                fn(user, at->key, &at->value);
         }
+    }
+    if (!each_find(tab, cap, "service.name", 12)->key && *sp->scope->name) {
+        tc_value v = {TC_V_STRING, (uint32_t)strlen(sp->scope->name), {.str = sp->scope->name}};
+        fn(user, "service.name", &v);
+    }
+    free(tab);
     return 0;
 }
