@@ -20,9 +20,9 @@ typedef struct sel_filter {
     char *prop;
     bool contains; /* else "=" */
     vkind kind;
-    char *text;    /* the value as text (strings unquoted) */
+    char *text; /* the value as text (strings unquoted) */
     size_t text_len;
-    double num;    /* V_INT / V_FLOAT */
+    double num;     /* V_INT / V_FLOAT */
     long long inum; /* V_INT, exact when int_exact */
     bool int_exact; /* the integer fits in 64 bits */
     prop_kind pk;
@@ -113,7 +113,9 @@ static const char *near(parser *p, char *buf, size_t n)
 static int count_term(parser *p)
 {
     if (++p->terms > SEL_MAX_TERMS) {
-        tc_error_set(p->e, TC_ERR_LIMIT, "selector has more than %d terms", SEL_MAX_TERMS);
+        fail(p, p->pos, "selector has more than %d terms", SEL_MAX_TERMS);
+        if (p->e)
+            p->e->offset = p->pos;
         return TC_ERR_LIMIT;
     }
     return 0;
@@ -136,13 +138,47 @@ static int parse_string(parser *p, sel_filter *f)
     buf_init(&b, SEL_MAX_LEN);
     while (p->pos < p->len && p->s[p->pos] != q) {
         char c = p->s[p->pos++];
+        if (c == '\0') {
+            buf_free(&b);
+            return fail(p, p->pos - 1, "NUL byte in a string");
+        }
         if (c == '\\' && p->pos < p->len) {
             char x = p->s[p->pos++];
             switch (x) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            default: c = x;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'u': { /* \uXXXX, as UTF-8 (surrogates and bad digits: an error) */
+                uint8_t h[2];
+                if (p->len - p->pos < 4 || hex_decode(p->s + p->pos, 4, h, 2) != 0)
+                    return buf_free(&b), fail(p, p->pos - 2, "\\u needs four hex digits");
+                unsigned cp = (unsigned)h[0] << 8 | h[1];
+                if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+                    return buf_free(&b),
+                           fail(p, p->pos - 2, "\\u%.4s is not allowed (NUL or a UTF-16 surrogate)",
+                                p->s + p->pos);
+                p->pos += 4;
+                if (cp < 0x80) {
+                    c = (char)cp;
+                } else {
+                    if (cp < 0x800) {
+                        buf_putc(&b, (char)(0xC0 | cp >> 6));
+                    } else {
+                        buf_putc(&b, (char)(0xE0 | cp >> 12));
+                        buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
+                    }
+                    c = (char)(0x80 | (cp & 0x3F));
+                }
+                break;
+            }
+            default:
+                c = x;
             }
         }
         buf_putc(&b, c);
@@ -457,7 +493,7 @@ int sel_print(const sel_query *q, tc_buf *out)
  * SEL_MAX_WORK span visits. Filter results are memoised per step and span. */
 
 typedef struct matcher {
-    arena *cache;   /* computed attributes (the set's arena) */
+    arena *cache; /* computed attributes (the set's arena) */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
@@ -465,7 +501,7 @@ typedef struct matcher {
     uint32_t *next; /* last step with a pseudo-class: next[i] = first match at >= i (n: none) */
     uint32_t *prev; /* and prev[i] = last match at <= i (UINT32_MAX: none) */
     uint64_t work;
-    int err;        /* TC_ERR_NOMEM or TC_ERR_LIMIT once failed */
+    int err; /* TC_ERR_NOMEM or TC_ERR_LIMIT once failed */
 } matcher;
 
 typedef struct list {
@@ -724,7 +760,8 @@ static void match_chain(matcher *m, const sel_chain *ch, list *out)
             spend(m, spans);
         }
     }
-    if (!tail_free || !cover || (need_memo && !m->memo) || (n > 1 && ch->steps[n - 1].pseudo != PS_NONE && (!m->next || !m->prev)))
+    if (!tail_free || !cover || (need_memo && !m->memo) ||
+        (n > 1 && ch->steps[n - 1].pseudo != PS_NONE && (!m->next || !m->prev)))
         m->err = TC_ERR_NOMEM;
     else if (!m->err)
         match_steps(m, ch->steps, 0, n, 0, m->t->n_spans, tail_free, cover, out);

@@ -21,14 +21,20 @@ enum {
 };
 
 static const char *const computed_names[CA_COUNT] = {
-    "tracetest.span.name",       "tracetest.span.type",     "tracetest.span.duration",
-    "tracetest.span.start_time", "tracetest.span.end_time", "tracetest.span.parent_id",
-    "tracetest.span.kind",       "tracetest.span.status_code", "tracetest.span.status_description",
+    "tracetest.span.name",
+    "tracetest.span.type",
+    "tracetest.span.duration",
+    "tracetest.span.start_time",
+    "tracetest.span.end_time",
+    "tracetest.span.parent_id",
+    "tracetest.span.kind",
+    "tracetest.span.status_code",
+    "tracetest.span.status_description",
     "span.events",
 };
 
 typedef struct computed {
-    uint64_t bloom[2];            /* a bit per key of the span's own attributes */
+    uint64_t bloom[2]; /* a bit per key of the span's own attributes */
     bool bloom_done;
     tc_value v[CA_COUNT];
     unsigned char done[CA_COUNT]; /* v[k] was computed */
@@ -38,8 +44,14 @@ typedef struct computed {
 static const unsigned char computed_len[CA_COUNT] = {19, 19, 23, 25, 23, 24, 19, 26, 33, 11};
 
 static const char *const type_prefix[][2] = {
-    {"http.", "http"},           {"url.", "http"},   {"db.", "database"}, {"rpc.", "rpc"},
-    {"messaging.", "messaging"}, {"faas.", "faas"}, {"exception.", "exception"},
+    {"http.", "http"},
+    {"url.", "http"},
+    {"db.", "database"},
+    {"rpc.", "rpc"},
+    {"messaging.", "messaging"},
+    {"faas.", "faas"},
+    {"exception.", "exception"},
+    {"server.", "http"}, /* last: new conventions put server.* on db and rpc spans too */
 };
 #define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
 
@@ -69,10 +81,10 @@ const char *spanattr_type(const trace_span *sp)
 
 const char *spanattr_kind(const trace_span *sp)
 {
-    static const char *const names[] = {"unespecified", "internal", "server", "client", "producer", "consumer"};
+    static const char *const names[] = {"unespecified", "internal", "server",
+                                        "client",       "producer", "consumer"};
     return sp->kind < 6 ? names[sp->kind] : names[0];
 }
-
 
 static const char *fmt_u64(arena *a, uint64_t v)
 {
@@ -108,7 +120,8 @@ static void rfc3339(tc_buf *b, uint64_t ns)
     int64_t y;
     unsigned mo, d, sod = (unsigned)(secs % 86400);
     civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
-    buf_printf(b, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, sod / 3600, sod / 60 % 60, sod % 60);
+    buf_printf(b, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, sod / 3600, sod / 60 % 60,
+               sod % 60);
     if (frac) {
         char f[16];
         snprintf(f, sizeof f, "%09u", frac);
@@ -167,23 +180,42 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
     if (!c)
         return TC_ERR_NOMEM;
     if (!c->done[k]) {
-        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
+                                                   "STATUS_CODE_ERROR"};
         const char *s = NULL;
         char pid[17];
         switch (k) {
-        case CA_NAME: s = sp->name; break;
-        case CA_TYPE: s = spanattr_type(sp); break;
-        case CA_DURATION: s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0); break;
-        case CA_START: s = fmt_u64(a, sp->start_ns); break;
-        case CA_END: s = fmt_u64(a, sp->end_ns); break;
+        case CA_NAME:
+            s = sp->name;
+            break;
+        case CA_TYPE:
+            s = spanattr_type(sp);
+            break;
+        case CA_DURATION:
+            s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
+            break;
+        case CA_START:
+            s = fmt_u64(a, sp->start_ns);
+            break;
+        case CA_END:
+            s = fmt_u64(a, sp->end_ns);
+            break;
         case CA_PARENT:
             hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
             s = arena_strdup(a, pid);
             break;
-        case CA_KIND: s = spanattr_kind(sp); break;
-        case CA_STATUS: s = status_names[sp->status_code < 3 ? sp->status_code : 0]; break;
-        case CA_STATUS_DESC: s = *sp->status_message ? sp->status_message : ""; break;
-        case CA_EVENTS: s = events_json(a, sp); break;
+        case CA_KIND:
+            s = spanattr_kind(sp);
+            break;
+        case CA_STATUS:
+            s = status_names[sp->status_code < 3 ? sp->status_code : 0];
+            break;
+        case CA_STATUS_DESC:
+            s = *sp->status_message ? sp->status_message : "";
+            break;
+        case CA_EVENTS:
+            s = events_json(a, sp);
+            break;
         }
         if (!s)
             return TC_ERR_NOMEM;
@@ -235,7 +267,8 @@ void spanattr_key_init(spanattr_key *k, const char *key, size_t n)
     k->n = n;
     k->computed = -1;
     key_bit(key, n, k->bloom);
-    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) ||
+        (n == 11 && memcmp(key, "span.events", 11) == 0)) {
         for (int i = 0; i < CA_COUNT; i++)
             if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
                 k->computed = i;
@@ -247,7 +280,8 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
 {
     if (!count)
         return NULL;
-    unsigned slot = (unsigned)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 58) % SPANATTR_MEMO;
+    unsigned slot =
+        (unsigned)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 58) % SPANATTR_MEMO;
     if (k->memo[slot].owner == owner)
         return k->memo[slot].hit;
     const tc_attr *hit = attr_find(attrs, count, k->key, k->n);
@@ -294,7 +328,8 @@ int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_v
     k.key = key;
     k.n = n;
     k.computed = -1;
-    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) ||
+        (n == 11 && memcmp(key, "span.events", 11) == 0)) {
         for (int i = 0; i < CA_COUNT; i++)
             if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
                 return computed_value(a, sp, i, out);
@@ -307,8 +342,8 @@ int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_v
 typedef struct each_slot {
     const char *key; /* NULL: empty */
     uint32_t len;
-    int group;       /* -1: a computed value */
-    uint32_t idx;    /* the key's last position in its group */
+    int group;    /* -1: a computed value */
+    uint32_t idx; /* the key's last position in its group */
 } each_slot;
 
 static each_slot *each_find(each_slot *tab, size_t cap, const char *key, uint32_t len)
@@ -323,8 +358,8 @@ static each_slot *each_find(each_slot *tab, size_t cap, const char *key, uint32_
             return &tab[i];
 }
 
-int spanattr_each(arena *a, const trace_span *sp,
-                  void (*fn)(void *user, const char *key, const tc_value *v), void *user)
+int spanattr_each(arena *a, const trace_span *sp, void (*fn)(void *user, const char *key, const tc_value *v),
+                  void *user)
 {
     const struct {
         const tc_attr *attrs;

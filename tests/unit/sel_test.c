@@ -52,7 +52,8 @@ static int64_t c_of(const trace_span *sp)
     return sp->attrs[0].value.u.i;
 }
 
-static uint32_t ref_match(trace *t, const ref_step *st, int k, int n, uint32_t lo, uint32_t hi, trace_span **out)
+static uint32_t ref_match(trace *t, const ref_step *st, int k, int n, uint32_t lo, uint32_t hi,
+                          trace_span **out)
 {
     uint32_t cnt = 0;
     trace_span **tmp = malloc((t->n_spans + 1) * sizeof *tmp);
@@ -116,10 +117,11 @@ static void test_against_reference(void **state)
                 len += (size_t)snprintf(src + len, sizeof src - len, "%sspan[", k ? " " : "");
                 if (st[k].c >= 0)
                     len += (size_t)snprintf(src + len, sizeof src - len, "c=%d", st[k].c);
-                len += (size_t)snprintf(src + len, sizeof src - len, "]%s", st[k].pseudo == 1   ? ":first"
-                                                                           : st[k].pseudo == 2 ? ":last"
-                                                                           : st[k].pseudo == 3 ? ":nth_child("
-                                                                                               : "");
+                len += (size_t)snprintf(src + len, sizeof src - len, "]%s",
+                                        st[k].pseudo == 1   ? ":first"
+                                        : st[k].pseudo == 2 ? ":last"
+                                        : st[k].pseudo == 3 ? ":nth_child("
+                                                            : "");
                 if (st[k].pseudo == 3)
                     len += (size_t)snprintf(src + len, sizeof src - len, "%d)", st[k].nth);
             }

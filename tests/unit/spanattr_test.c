@@ -81,8 +81,8 @@ static void test_computed(void **state)
     (void)state;
     fixture f;
     setup_span(&f);
-    f.sp->attrs = attrs(trace_set_arena(f.ts), 3, "http.method", "GET", "host", "span",
-                        "tracetest.span.name", "mine");
+    f.sp->attrs =
+        attrs(trace_set_arena(f.ts), 3, "http.method", "GET", "host", "span", "tracetest.span.name", "mine");
     f.sp->n_attrs = 3;
     assert_string_equal(get(&f, "name"), "GET /x");
     assert_string_equal(get(&f, "kind"), "server");
@@ -144,8 +144,16 @@ static void test_type(void **state)
     assert_string_equal(type_of("http.method", "q"), "http"); /* http before db */
     assert_string_equal(type_of("url.full", "q"), "http");
     assert_string_equal(type_of("rpc.system", "q"), "database");
+    assert_string_equal(type_of("server.address", "q"), "database"); /* db.* first */
+    assert_string_equal(type_of("server.address", "documentLoad"), "general");
     assert_string_equal(type_of("event_type", "q"), "general"); /* a browser span */
     assert_string_equal(type_of("other", "documentLoad"), "general");
+    fixture f;
+    setup_span(&f);
+    f.sp->attrs = attrs(trace_set_arena(f.ts), 1, "server.address", "x");
+    f.sp->n_attrs = 1;
+    assert_string_equal(spanattr_type(f.sp), "http"); /* ours */
+    trace_set_free(&f.ts);
 }
 
 static void test_events(void **state)
@@ -164,12 +172,13 @@ static void test_events(void **state)
     }
     f.sp->events[4].attrs = attrs(a, 1, "k", "v\n");
     f.sp->events[4].n_attrs = 1;
-    assert_string_equal(get(&f, "span.events"),
-                        "[{\"name\":\"say \\\"hi\\\"\",\"timestamp\":\"0001-01-01T00:00:00Z\",\"attributes\":{}},"
-                        "{\"name\":\"e\",\"timestamp\":\"1970-01-01T00:00:00.000000001Z\",\"attributes\":{}},"
-                        "{\"name\":\"e\",\"timestamp\":\"2000-02-29T00:00:00Z\",\"attributes\":{}},"
-                        "{\"name\":\"e\",\"timestamp\":\"2099-12-31T23:59:59.5Z\",\"attributes\":{}},"
-                        "{\"name\":\"e\",\"timestamp\":\"2023-11-14T22:13:20.04Z\",\"attributes\":{\"k\":\"v\\n\"}}]");
+    assert_string_equal(
+        get(&f, "span.events"),
+        "[{\"name\":\"say \\\"hi\\\"\",\"timestamp\":\"0001-01-01T00:00:00Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"1970-01-01T00:00:00.000000001Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2000-02-29T00:00:00Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2099-12-31T23:59:59.5Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2023-11-14T22:13:20.04Z\",\"attributes\":{\"k\":\"v\\n\"}}]");
     trace_set_free(&f.ts);
 }
 
@@ -204,7 +213,8 @@ static void test_each(void **state)
     (void)state;
     fixture f;
     setup_span(&f);
-    f.sp->attrs = attrs(trace_set_arena(f.ts), 4, "a", "1", "host", "span", "a", "2", "tracetest.span.type", "x");
+    f.sp->attrs =
+        attrs(trace_set_arena(f.ts), 4, "a", "1", "host", "span", "a", "2", "tracetest.span.type", "x");
     f.sp->n_attrs = 4;
     seen s = {0};
     assert_int_equal(spanattr_each(trace_set_arena(f.ts), f.sp, collect, &s), 0);
@@ -226,8 +236,8 @@ static void test_each(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_computed),  cmocka_unit_test(test_status_kind_duration),
-        cmocka_unit_test(test_type),      cmocka_unit_test(test_events),
+        cmocka_unit_test(test_computed), cmocka_unit_test(test_status_kind_duration),
+        cmocka_unit_test(test_type),     cmocka_unit_test(test_events),
         cmocka_unit_test(test_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
