@@ -133,10 +133,26 @@ static void rfc3339(tc_buf *b, uint64_t ns)
     buf_putc(b, 'Z');
 }
 
+/* Orders attributes by key bytewise (Go sorts map keys so), then position. */
+static int cmp_attr(const void *x, const void *y)
+{
+    const tc_attr *a = *(const tc_attr *const *)x, *b = *(const tc_attr *const *)y;
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    if (a->key_len != b->key_len)
+        return a->key_len < b->key_len ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* Tracetest's span.events: [{"name","timestamp","attributes":{k: text}}],
+ * attribute keys sorted, a repeated key's last value. */
 static const char *events_json(arena *a, const trace_span *sp)
 {
-    tc_buf b;
+    tc_buf b, t;
     buf_init(&b, 0);
+    buf_init(&t, 0);
     buf_putc(&b, '[');
     for (uint32_t i = 0; i < sp->n_events; i++) {
         const trace_event *ev = &sp->events[i];
@@ -145,22 +161,37 @@ static const char *events_json(arena *a, const trace_span *sp)
         buf_puts(&b, ",\"timestamp\":\"");
         rfc3339(&b, ev->time_ns);
         buf_puts(&b, "\",\"attributes\":{");
-        for (uint32_t k = 0; k < ev->n_attrs; k++) {
-            if (k)
-                buf_putc(&b, ',');
-            buf_json_string(&b, ev->attrs[k].key, ev->attrs[k].key_len);
-            buf_putc(&b, ':');
-            tc_buf t;
-            buf_init(&t, 0);
-            value_to_text(&t, &ev->attrs[k].value);
-            buf_json_string(&b, buf_str(&t), t.len);
-            buf_free(&t);
+        const tc_attr **order = ev->n_attrs ? malloc(ev->n_attrs * sizeof *order) : NULL;
+        if (ev->n_attrs && !order) {
+            b.failed = true;
+            break;
         }
+        for (uint32_t k = 0; k < ev->n_attrs; k++)
+            order[k] = &ev->attrs[k];
+        if (ev->n_attrs > 1)
+            qsort(order, ev->n_attrs, sizeof *order, cmp_attr);
+        bool first = true;
+        for (uint32_t k = 0; k < ev->n_attrs; k++) {
+            const tc_attr *at = order[k];
+            if (k + 1 < ev->n_attrs && order[k + 1]->key_len == at->key_len &&
+                memcmp(order[k + 1]->key, at->key, at->key_len) == 0)
+                continue; /* a later one has the same key */
+            if (!first)
+                buf_putc(&b, ',');
+            first = false;
+            buf_json_string(&b, at->key, at->key_len);
+            buf_putc(&b, ':');
+            buf_reset(&t);
+            value_to_text(&t, &at->value);
+            buf_json_string(&b, buf_str(&t), t.len);
+        }
+        free(order);
         buf_puts(&b, "}}");
     }
     buf_putc(&b, ']');
-    const char *s = b.failed ? NULL : arena_strndup(a, buf_str(&b), b.len);
+    const char *s = b.failed || t.failed ? NULL : arena_strndup(a, buf_str(&b), b.len);
     buf_free(&b);
+    buf_free(&t);
     return s;
 }
 

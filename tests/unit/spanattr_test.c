@@ -170,15 +170,16 @@ static void test_events(void **state)
         f.sp->events[i].name = i ? "e" : "say \"hi\"";
         f.sp->events[i].time_ns = times[i];
     }
-    f.sp->events[4].attrs = attrs(a, 1, "k", "v\n");
-    f.sp->events[4].n_attrs = 1;
+    f.sp->events[4].attrs = attrs(a, 4, "k", "v\n", "b", "1", "k2", "x", "b", "2");
+    f.sp->events[4].n_attrs = 4;
     assert_string_equal(
         get(&f, "span.events"),
         "[{\"name\":\"say \\\"hi\\\"\",\"timestamp\":\"0001-01-01T00:00:00Z\",\"attributes\":{}},"
         "{\"name\":\"e\",\"timestamp\":\"1970-01-01T00:00:00.000000001Z\",\"attributes\":{}},"
         "{\"name\":\"e\",\"timestamp\":\"2000-02-29T00:00:00Z\",\"attributes\":{}},"
         "{\"name\":\"e\",\"timestamp\":\"2099-12-31T23:59:59.5Z\",\"attributes\":{}},"
-        "{\"name\":\"e\",\"timestamp\":\"2023-11-14T22:13:20.04Z\",\"attributes\":{\"k\":\"v\\n\"}}]");
+        "{\"name\":\"e\",\"timestamp\":\"2023-11-14T22:13:20.04Z\",\"attributes\":{\"b\":\"2\",\"k\":"
+        "\"v\\n\",\"k2\":\"x\"}}]");
     trace_set_free(&f.ts);
 }
 
