@@ -221,13 +221,36 @@ static void test_big_integers(void **state)
     trace_set_free(&ts);
 }
 
+/* Selector length and term limits give located errors. */
+static void test_parse_limits(void **state)
+{
+    (void)state;
+    size_t cap = SEL_MAX_LEN + 16;
+    char *src = malloc(cap);
+    memset(src, ' ', cap);
+    memcpy(src, "span[]", 6);
+    sel_query *q = NULL;
+    tc_error e;
+    assert_int_equal(sel_parse(src, SEL_MAX_LEN + 1, &q, &e), TC_ERR_LIMIT);
+    assert_null(q);
+    assert_non_null(strstr(e.msg, "longer than"));
+    assert_int_equal(sel_parse(src, SEL_MAX_LEN, &q, &e), 0);
+    sel_free(&q);
+    size_t len = 0;
+    for (int i = 0; i < SEL_MAX_TERMS + 1; i++)
+        len += (size_t)snprintf(src + len, cap - len, "%sspan[]", i ? "," : "");
+    assert_int_equal(sel_parse(src, len, &q, &e), TC_ERR_LIMIT);
+    assert_int_equal(e.col, 7 * SEL_MAX_TERMS + 1);
+    assert_non_null(strstr(e.msg, "more than 1024 terms"));
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_reference),
-        cmocka_unit_test(test_deep_trace_linear),
-        cmocka_unit_test(test_work_limit),
-        cmocka_unit_test(test_big_integers),
+        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_deep_trace_linear),
+        cmocka_unit_test(test_work_limit),        cmocka_unit_test(test_big_integers),
+        cmocka_unit_test(test_parse_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
