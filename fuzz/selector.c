@@ -1,10 +1,11 @@
 /* selector.c - fuzz harness: any bytes as a selector; when it parses, match
  * it against a small built-in trace (a root with two children and a
- * grandchild) and print it back. */
+ * grandchild); its canonical print must parse back to itself. */
 #include "codec/codec.h"
 #include "core/sel.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,10 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         trace_span **spans;
         uint32_t n;
         sel_match(q, ts, trace_set_at(ts, 0), a, &spans, &n);
-        tc_buf b;
+        /* the canonical form parses back to itself */
+        tc_buf b, b2;
         buf_init(&b, 0);
-        sel_print(q, &b);
+        buf_init(&b2, 0);
+        sel_query *q2 = NULL;
+        if (sel_print(q, &b) == 0 && (sel_parse(b.ptr ? b.ptr : "", b.len, &q2, &e) != 0 ||
+                                      sel_print(q2, &b2) != 0 || strcmp(buf_str(&b), buf_str(&b2)) != 0))
+            abort();
+        sel_free(&q2);
         buf_free(&b);
+        buf_free(&b2);
     }
     arena_free(&a);
     trace_set_free(&ts);

@@ -116,7 +116,11 @@ int cmd_select(int argc, char **argv)
     if (t) {
         trace_span **spans;
         uint32_t n;
-        if (sel_match(q, ts, t, a, &spans, &n) == 0) {
+        int rc = sel_match(q, ts, t, a, &spans, &n);
+        if (rc)
+            fprintf(stderr, "tracecheck: select: %s\n",
+                    rc == TC_ERR_LIMIT ? "the selector needs too much work on this trace" : "out of memory");
+        if (rc == 0) {
             tc_buf out;
             buf_init(&out, 0);
             for (uint32_t i = 0; i < n; i++) {

@@ -20,9 +20,11 @@ typedef struct sel_filter {
     char *prop;
     bool contains; /* else "=" */
     vkind kind;
-    char *text;    /* the value as text (strings unquoted) */
+    char *text; /* the value as text (strings unquoted) */
     size_t text_len;
-    double num;    /* V_INT / V_FLOAT */
+    double num;     /* V_INT / V_FLOAT */
+    long long inum; /* V_INT, exact when int_exact */
+    bool int_exact; /* the integer fits in 64 bits */
     prop_kind pk;
     spanattr_key key; /* P_ATTR: the property, resolved once (its memo is mutable) */
 } sel_filter;
@@ -111,7 +113,9 @@ static const char *near(parser *p, char *buf, size_t n)
 static int count_term(parser *p)
 {
     if (++p->terms > SEL_MAX_TERMS) {
-        tc_error_set(p->e, TC_ERR_LIMIT, "selector has more than %d terms", SEL_MAX_TERMS);
+        fail(p, p->pos, "selector has more than %d terms", SEL_MAX_TERMS);
+        if (p->e)
+            p->e->offset = p->pos;
         return TC_ERR_LIMIT;
     }
     return 0;
@@ -134,13 +138,47 @@ static int parse_string(parser *p, sel_filter *f)
     buf_init(&b, SEL_MAX_LEN);
     while (p->pos < p->len && p->s[p->pos] != q) {
         char c = p->s[p->pos++];
+        if (c == '\0') {
+            buf_free(&b);
+            return fail(p, p->pos - 1, "NUL byte in a string");
+        }
         if (c == '\\' && p->pos < p->len) {
             char x = p->s[p->pos++];
             switch (x) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            default: c = x;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'u': { /* \uXXXX, as UTF-8 (surrogates and bad digits: an error) */
+                uint8_t h[2];
+                if (p->len - p->pos < 4 || hex_decode(p->s + p->pos, 4, h, 2) != 0)
+                    return buf_free(&b), fail(p, p->pos - 2, "\\u needs four hex digits");
+                unsigned cp = (unsigned)h[0] << 8 | h[1];
+                if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+                    return buf_free(&b),
+                           fail(p, p->pos - 2, "\\u%.4s is not allowed (NUL or a UTF-16 surrogate)",
+                                p->s + p->pos);
+                p->pos += 4;
+                if (cp < 0x80) {
+                    c = (char)cp;
+                } else {
+                    if (cp < 0x800) {
+                        buf_putc(&b, (char)(0xC0 | cp >> 6));
+                    } else {
+                        buf_putc(&b, (char)(0xE0 | cp >> 12));
+                        buf_putc(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
+                    }
+                    c = (char)(0x80 | (cp & 0x3F));
+                }
+                break;
+            }
+            default:
+                c = x;
             }
         }
         buf_putc(&b, c);
@@ -194,13 +232,16 @@ static int parse_value(parser *p, sel_filter *f)
         f->text = arena_strndup(p->a, p->s + start, i - start);
         if (!f->text)
             return TC_ERR_NOMEM;
-        errno = 0;
         f->num = strtod(f->text, NULL);
         f->kind = dot ? V_FLOAT : V_INT;
         if (!dot) { /* canonical integer text: no sign '+', no leading zeros */
+            errno = 0;
+            char *end;
+            f->inum = strtoll(f->text, &end, 10);
+            f->int_exact = errno == 0 && *end == '\0';
             char tmp[48];
-            snprintf(tmp, sizeof tmp, "%.0f", f->num);
-            if (fabs(f->num) < 9e15)
+            snprintf(tmp, sizeof tmp, "%lld", f->inum);
+            if (f->int_exact) /* else the source spelling stays */
                 f->text = arena_strdup(p->a, tmp);
         }
         p->pos = i;
@@ -436,19 +477,35 @@ int sel_print(const sel_query *q, tc_buf *out)
     return out->failed ? TC_ERR_NOMEM : 0;
 }
 
-/* ---- matcher ---- */
+/* ---- matcher ----
+ *
+ * R(k, range) = the spans steps k.. select within a range of pre-order
+ * positions (the whole trace for step 0, the strict descendants of one span
+ * matching step k-1 after that): for each span in the range matching step
+ * k, in pre-order, its own result R(k+1, its descendants) (or itself at the
+ * last step); repeated spans dropped; then step k's pseudo-class.
+ *
+ * When no step after k has a pseudo-class, R(k, range) is computed by one
+ * sweep over the range (cost: range x steps) instead of by recursion, which
+ * could cost range^2 per step on a deep trace: a span is selected when it
+ * matches the last step and lies under a chain of matches of the earlier
+ * ones. Recursion (a pseudo-class after the first step) is bounded by
+ * SEL_MAX_WORK span visits. Filter results are memoised per step and span. */
 
 typedef struct matcher {
-    arena *a;       /* results */
-    arena *cache;   /* computed attributes (the set's arena) */
+    arena *cache; /* computed attributes (the set's arena) */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
-    int nomem;
+    uint8_t *memo;  /* [step * n + order]: 0 unknown, 1 no, 2 yes; NULL = none */
+    uint32_t *next; /* last step with a pseudo-class: next[i] = first match at >= i (n: none) */
+    uint32_t *prev; /* and prev[i] = last match at <= i (UINT32_MAX: none) */
+    uint64_t work;
+    int err; /* TC_ERR_NOMEM or TC_ERR_LIMIT once failed */
 } matcher;
 
 typedef struct list {
-    trace_span **v;
+    trace_span **v; /* malloc'd */
     uint32_t n, cap;
 } list;
 
@@ -456,9 +513,9 @@ static void list_push(matcher *m, list *l, trace_span *sp)
 {
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? l->cap * 2 : 16;
-        trace_span **v = arena_realloc(m->a, l->v, l->cap * sizeof *v, cap * sizeof *v);
+        trace_span **v = realloc(l->v, (size_t)cap * sizeof *v);
         if (!v) {
-            m->nomem = 1;
+            m->err = TC_ERR_NOMEM;
             return;
         }
         l->v = v;
@@ -467,24 +524,74 @@ static void list_push(matcher *m, list *l, trace_span *sp)
     l->v[l->n++] = sp;
 }
 
-/* Parses s as a whole number (no trailing text). */
-static bool as_number(const char *s, size_t n, double *out)
+/* Parses s[0..n) as a plain decimal number: [-+]digits[.digits][e[-+]digits]
+ * (no hex, inf, nan or white space). *is_int when it has no '.' or exponent
+ * and fits in 64 bits (then *i holds it). */
+static bool as_number(const char *s, size_t n, double *d, long long *i, bool *is_int)
 {
     if (n == 0 || n > 64)
+        return false;
+    size_t k = 0, digits = 0;
+    bool frac = false;
+    if (s[k] == '-' || s[k] == '+')
+        k++;
+    for (; k < n && s[k] >= '0' && s[k] <= '9'; k++)
+        digits++;
+    if (k < n && s[k] == '.') {
+        frac = true;
+        for (k++; k < n && s[k] >= '0' && s[k] <= '9'; k++)
+            digits++;
+    }
+    if (!digits)
+        return false;
+    if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+        frac = true;
+        k++;
+        if (k < n && (s[k] == '-' || s[k] == '+'))
+            k++;
+        size_t e0 = k;
+        for (; k < n && s[k] >= '0' && s[k] <= '9'; k++)
+            ;
+        if (k == e0)
+            return false;
+    }
+    if (k != n)
         return false;
     char tmp[72];
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    char *end;
-    *out = strtod(tmp, &end);
-    return end == tmp + n && !is_space(tmp[0]);
+    *d = strtod(tmp, NULL);
+    *is_int = false;
+    if (!frac) {
+        errno = 0;
+        *i = strtoll(tmp, NULL, 10);
+        *is_int = errno == 0;
+    }
+    return true;
 }
 
-static bool filter_matches(matcher *m, sel_filter *f, const trace_span *sp)
+/* "=" against a number: numerically when the text is a number (integers
+ * exactly), else as text. */
+static bool num_equal(const sel_filter *f, const char *text, size_t tn)
 {
+    double d;
+    long long i;
+    bool is_int;
+    if (!as_number(text, tn, &d, &i, &is_int))
+        return tn == f->text_len && memcmp(text, f->text, tn) == 0;
+    if (f->kind == V_INT && f->int_exact && is_int)
+        return i == f->inum;
+    return d == f->num;
+}
+
+static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *sp)
+{
+    sel_filter *f = (sel_filter *)cf; /* its key's memo is a cache */
     const char *text = "";
     size_t tn = 0;
-    char numbuf[64];
+    char numbuf[32];
+    tc_buf tb;
+    buf_init(&tb, 0);
     if (f->pk == P_NAME) {
         text = sp->name;
         tn = strlen(text);
@@ -495,50 +602,56 @@ static bool filter_matches(matcher *m, sel_filter *f, const trace_span *sp)
         tc_value v;
         int rc = spanattr_get_key(m->cache, sp, &f->key, &v);
         if (rc == TC_ERR_NOMEM)
-            m->nomem = 1;
+            m->err = TC_ERR_NOMEM;
         if (rc == 0) {
             if (v.type == TC_V_STRING) {
                 text = v.u.str;
                 tn = v.len;
-            } else if (v.type == TC_V_INT && !f->contains && (f->kind == V_INT || f->kind == V_FLOAT)) {
-                return (double)v.u.i == f->num;
             } else if (v.type == TC_V_INT) {
+                if (!f->contains && f->kind == V_INT && f->int_exact)
+                    return v.u.i == f->inum;
                 tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v.u.i);
                 text = numbuf;
             } else {
-                tc_buf tb;
-                buf_init(&tb, 0);
                 value_to_text(&tb, &v);
-                bool ok = false;
-                if (f->contains) {
-                    ok = memmem(buf_str(&tb), tb.len, f->text, f->text_len) != NULL || !f->text_len;
-                } else if (f->kind == V_INT || f->kind == V_FLOAT) {
-                    double d;
-                    ok = as_number(buf_str(&tb), tb.len, &d) ? d == f->num
-                                                             : (tb.len == f->text_len && memcmp(buf_str(&tb), f->text, tb.len) == 0);
-                } else {
-                    ok = tb.len == f->text_len && memcmp(buf_str(&tb), f->text, tb.len) == 0;
-                }
-                buf_free(&tb);
-                return ok;
+                text = buf_str(&tb);
+                tn = tb.len;
             }
         }
     }
+    bool ok;
     if (f->contains)
-        return !f->text_len || memmem(text, tn, f->text, f->text_len) != NULL;
-    if (f->kind == V_INT || f->kind == V_FLOAT) {
-        double d;
-        return as_number(text, tn, &d) ? d == f->num : (tn == f->text_len && memcmp(text, f->text, tn) == 0);
-    }
-    return tn == f->text_len && memcmp(text, f->text, tn) == 0;
+        ok = !f->text_len || memmem(text, tn, f->text, f->text_len) != NULL;
+    else if (f->kind == V_INT || f->kind == V_FLOAT)
+        ok = num_equal(f, text, tn);
+    else
+        ok = tn == f->text_len && memcmp(text, f->text, tn) == 0;
+    buf_free(&tb);
+    return ok;
 }
 
-static bool step_matches(matcher *m, const sel_step *st, const trace_span *sp)
+/* Does the span at pre-order position i match step s (index in the chain)? */
+static bool step_matches(matcher *m, const sel_step *steps, uint32_t s, uint32_t i)
 {
-    for (uint32_t i = 0; i < st->n_filters; i++)
-        if (!filter_matches(m, &st->filters[i], sp))
-            return false;
-    return true;
+    uint8_t *memo = m->memo ? &m->memo[(size_t)s * m->t->n_spans + i] : NULL;
+    if (memo && *memo)
+        return *memo == 2;
+    const sel_step *st = &steps[s];
+    const trace_span *sp = m->t->preorder[i];
+    bool ok = true;
+    for (uint32_t k = 0; ok && k < st->n_filters; k++)
+        ok = filter_matches(m, &st->filters[k], sp);
+    if (memo)
+        *memo = ok ? 2 : 1;
+    return ok;
+}
+
+static bool spend(matcher *m, uint64_t n)
+{
+    m->work += n;
+    if (m->work > SEL_MAX_WORK && !m->err)
+        m->err = TC_ERR_LIMIT;
+    return !m->err;
 }
 
 /* Removes repeated spans (keeping the first) and applies the pseudo-class. */
@@ -567,24 +680,98 @@ static void finish(matcher *m, list *l, pseudo_kind ps, long long nth)
     }
 }
 
-/* Spans selected by steps[0..n) over pre-order positions [lo, hi). */
-static list match_steps(matcher *m, const sel_step *steps, uint32_t n, uint32_t lo, uint32_t hi)
+/* Steps k..n-1 over [lo, hi) when none after k has a pseudo-class: one
+ * sweep. cover[s] is the end of the last-seen subtree of a span matching
+ * step s under a chain of the earlier steps (pre-order subtrees nest, so
+ * one bound per step suffices). Result in pre-order. */
+static void sweep(matcher *m, const sel_step *steps, uint32_t k, uint32_t n, uint32_t lo, uint32_t hi,
+                  uint32_t *cover, list *out)
 {
-    list out = {0};
-    for (uint32_t i = lo; i < hi && !m->nomem; i++) {
-        trace_span *sp = m->t->preorder[i];
-        if (!step_matches(m, &steps[0], sp))
-            continue;
-        if (n == 1) {
-            list_push(m, &out, sp);
-            continue;
+    for (uint32_t s = k; s < n; s++)
+        cover[s] = lo;
+    for (uint32_t i = lo; i < hi && !m->err; i++) {
+        if (!spend(m, n - k))
+            break;
+        const trace_span *sp = m->t->preorder[i];
+        /* deepest step first, so a step's bound only counts strict ancestors */
+        for (uint32_t s = n; s-- > k;) {
+            if (s > k && i >= cover[s - 1])
+                continue;
+            if (!step_matches(m, steps, s, i))
+                continue;
+            if (s == n - 1)
+                list_push(m, out, (trace_span *)sp);
+            else if (sp->order + 1 + sp->subtree > cover[s])
+                cover[s] = sp->order + 1 + sp->subtree;
         }
-        list sub = match_steps(m, steps + 1, n - 1, sp->order + 1, sp->order + 1 + sp->subtree);
-        for (uint32_t k = 0; k < sub.n; k++)
-            list_push(m, &out, sub.v[k]);
     }
-    finish(m, &out, steps[0].pseudo, steps[0].nth);
-    return out;
+}
+
+/* R(k, [lo, hi)) into *out (see the top of this section). */
+static void match_steps(matcher *m, const sel_step *steps, uint32_t k, uint32_t n, uint32_t lo, uint32_t hi,
+                        const bool *tail_free, uint32_t *cover, list *out)
+{
+    if (k == n - 1 && m->next && lo < hi) { /* the last step's pseudo-class, from the tables */
+        uint32_t j = steps[k].pseudo == PS_LAST ? m->prev[hi - 1] : m->next[lo];
+        if (steps[k].pseudo == PS_NTH)
+            for (long long c = 1; c < steps[k].nth && j < hi && spend(m, 1); c++)
+                j = m->next[j + 1];
+        if (j >= lo && j < hi && spend(m, 1))
+            list_push(m, out, m->t->preorder[j]);
+        return;
+    }
+    if (tail_free[k]) {
+        sweep(m, steps, k, n, lo, hi, cover, out);
+    } else {
+        for (uint32_t i = lo; i < hi && !m->err; i++) {
+            if (!spend(m, 1) || !step_matches(m, steps, k, i))
+                continue;
+            trace_span *sp = m->t->preorder[i];
+            list sub = {0};
+            match_steps(m, steps, k + 1, n, i + 1, i + 1 + sp->subtree, tail_free, cover, &sub);
+            for (uint32_t j = 0; j < sub.n; j++)
+                list_push(m, out, sub.v[j]);
+            free(sub.v);
+        }
+    }
+    finish(m, out, steps[k].pseudo, steps[k].nth);
+}
+
+static void match_chain(matcher *m, const sel_chain *ch, list *out)
+{
+    uint32_t n = ch->n_steps;
+    bool *tail_free = malloc(n * sizeof *tail_free);
+    uint32_t *cover = malloc(n * sizeof *cover);
+    size_t spans = m->t->n_spans;
+    bool need_memo = n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans;
+    for (uint32_t s = n; s-- > 0;)
+        tail_free[s] = s + 1 == n || (tail_free[s + 1] && ch->steps[s + 1].pseudo == PS_NONE);
+    need_memo = need_memo && !tail_free[0];
+    m->memo = need_memo ? calloc((size_t)n * spans, 1) : NULL;
+    if (n > 1 && ch->steps[n - 1].pseudo != PS_NONE) {
+        m->next = malloc((spans + 1) * sizeof *m->next);
+        m->prev = malloc((spans + 1) * sizeof *m->prev);
+        if (m->next && m->prev) {
+            m->next[spans] = (uint32_t)spans;
+            for (size_t i = spans; i-- > 0;)
+                m->next[i] = step_matches(m, ch->steps, n - 1, (uint32_t)i) ? (uint32_t)i : m->next[i + 1];
+            for (size_t i = 0; i < spans; i++)
+                m->prev[i] = m->next[i] == i ? (uint32_t)i : i ? m->prev[i - 1] : UINT32_MAX;
+            spend(m, spans);
+        }
+    }
+    if (!tail_free || !cover || (need_memo && !m->memo) ||
+        (n > 1 && ch->steps[n - 1].pseudo != PS_NONE && (!m->next || !m->prev)))
+        m->err = TC_ERR_NOMEM;
+    else if (!m->err)
+        match_steps(m, ch->steps, 0, n, 0, m->t->n_spans, tail_free, cover, out);
+    free(m->memo);
+    free(m->next);
+    free(m->prev);
+    m->memo = NULL;
+    m->next = m->prev = NULL;
+    free(tail_free);
+    free(cover);
 }
 
 int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
@@ -593,8 +780,8 @@ int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span 
     *n = 0;
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
-    matcher m = {a, trace_set_arena(ts), t, NULL, 0, 0};
-    m.mark = arena_calloc(a, t->n_spans ? t->n_spans : 1, sizeof *m.mark);
+    matcher m = {trace_set_arena(ts), t, NULL, 0, NULL, NULL, NULL, 0, 0};
+    m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
     list all = {0};
@@ -602,16 +789,28 @@ int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span 
         for (uint32_t i = 0; i < t->n_spans; i++)
             list_push(&m, &all, t->preorder[i]);
     }
-    for (uint32_t c = 0; c < q->n_chains && !m.nomem; c++) {
-        list part = match_steps(&m, q->chains[c].steps, q->chains[c].n_steps, 0, t->n_spans);
+    for (uint32_t c = 0; c < q->n_chains && !m.err; c++) {
+        list part = {0};
+        match_chain(&m, &q->chains[c], &part);
         for (uint32_t k = 0; k < part.n; k++)
             list_push(&m, &all, part.v[k]);
+        free(part.v);
     }
-    if (m.nomem)
-        return TC_ERR_NOMEM;
-    if (q->n_chains > 1)
+    if (!m.err && q->n_chains > 1)
         finish(&m, &all, PS_NONE, 0);
-    *out = all.v;
+    trace_span **res = NULL;
+    if (!m.err) {
+        res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
+        if (!res)
+            m.err = TC_ERR_NOMEM;
+        else if (all.n)
+            memcpy(res, all.v, all.n * sizeof *res);
+    }
+    free(all.v);
+    free(m.mark);
+    if (m.err)
+        return m.err;
+    *out = res;
     *n = all.n;
     return 0;
 }

@@ -26,6 +26,8 @@
 
 #define SEL_MAX_LEN ((size_t)64 << 10) /* bytes of one selector */
 #define SEL_MAX_TERMS 1024             /* filters + steps + selectors in one query */
+#define SEL_MAX_WORK ((uint64_t)1 << 28) /* span visits x steps of one sel_match */
+#define SEL_MAX_MEMO ((size_t)64 << 20) /* bytes of filter results memoised per chain */
 
 typedef struct sel_query sel_query;
 
@@ -39,7 +41,12 @@ void sel_free(sel_query **q);
 
 /* Selects spans of trace t (indexed; ts is its set, whose arena caches
  * computed attributes). *out receives an array of *n spans in selection
- * order, allocated from `a`. Returns 0 or TC_ERR_NOMEM. */
+ * order (Tracetest's: pre-order within one selector unless a step after
+ * the first has a pseudo-class; a union's members one after the other,
+ * repeats dropped), allocated from `a`; nothing else is taken from
+ * `a`. Work is linear in spans x steps unless a step after the first has a
+ * pseudo-class; past SEL_MAX_WORK it stops. Returns 0, TC_ERR_NOMEM, or
+ * TC_ERR_LIMIT (too much work for this trace); on failure *out is NULL, *n 0. */
 int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n);
 
 /* Appends the canonical form of the query (one spelling for each

@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum {
     CA_NAME,
@@ -21,14 +21,20 @@ enum {
 };
 
 static const char *const computed_names[CA_COUNT] = {
-    "tracetest.span.name",       "tracetest.span.type",     "tracetest.span.duration",
-    "tracetest.span.start_time", "tracetest.span.end_time", "tracetest.span.parent_id",
-    "tracetest.span.kind",       "tracetest.span.status_code", "tracetest.span.status_description",
+    "tracetest.span.name",
+    "tracetest.span.type",
+    "tracetest.span.duration",
+    "tracetest.span.start_time",
+    "tracetest.span.end_time",
+    "tracetest.span.parent_id",
+    "tracetest.span.kind",
+    "tracetest.span.status_code",
+    "tracetest.span.status_description",
     "span.events",
 };
 
 typedef struct computed {
-    uint64_t bloom[2];            /* a bit per key of the span's own attributes */
+    uint64_t bloom[2]; /* a bit per key of the span's own attributes */
     bool bloom_done;
     tc_value v[CA_COUNT];
     unsigned char done[CA_COUNT]; /* v[k] was computed */
@@ -38,8 +44,14 @@ typedef struct computed {
 static const unsigned char computed_len[CA_COUNT] = {19, 19, 23, 25, 23, 24, 19, 26, 33, 11};
 
 static const char *const type_prefix[][2] = {
-    {"http.", "http"},           {"url.", "http"},   {"db.", "database"}, {"rpc.", "rpc"},
-    {"messaging.", "messaging"}, {"faas.", "faas"}, {"exception.", "exception"},
+    {"http.", "http"},
+    {"url.", "http"},
+    {"db.", "database"},
+    {"rpc.", "rpc"},
+    {"messaging.", "messaging"},
+    {"faas.", "faas"},
+    {"exception.", "exception"},
+    {"server.", "http"}, /* last: new conventions put server.* on db and rpc spans too */
 };
 #define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
 
@@ -69,10 +81,10 @@ const char *spanattr_type(const trace_span *sp)
 
 const char *spanattr_kind(const trace_span *sp)
 {
-    static const char *const names[] = {"unespecified", "internal", "server", "client", "producer", "consumer"};
+    static const char *const names[] = {"unespecified", "internal", "server",
+                                        "client",       "producer", "consumer"};
     return sp->kind < 6 ? names[sp->kind] : names[0];
 }
-
 
 static const char *fmt_u64(arena *a, uint64_t v)
 {
@@ -81,15 +93,35 @@ static const char *fmt_u64(arena *a, uint64_t v)
     return arena_strdup(a, tmp);
 }
 
-/* RFC 3339 with nanoseconds, trailing zeros dropped (Go's time JSON form). */
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* RFC 3339 in UTC with nanoseconds, trailing zeros dropped (Go's time JSON
+ * form); time 0 is Go's zero time, as Tracetest leaves an unset event time. */
 static void rfc3339(tc_buf *b, uint64_t ns)
 {
-    time_t s = (time_t)(ns / 1000000000ull);
+    if (ns == 0) {
+        buf_puts(b, "0001-01-01T00:00:00Z");
+        return;
+    }
+    uint64_t secs = ns / 1000000000ull;
     unsigned frac = (unsigned)(ns % 1000000000ull);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-               tm.tm_min, tm.tm_sec);
+    int64_t y;
+    unsigned mo, d, sod = (unsigned)(secs % 86400);
+    civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
+    buf_printf(b, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, sod / 3600, sod / 60 % 60,
+               sod % 60);
     if (frac) {
         char f[16];
         snprintf(f, sizeof f, "%09u", frac);
@@ -101,10 +133,26 @@ static void rfc3339(tc_buf *b, uint64_t ns)
     buf_putc(b, 'Z');
 }
 
+/* Orders attributes by key bytewise (Go sorts map keys so), then position. */
+static int cmp_attr(const void *x, const void *y)
+{
+    const tc_attr *a = *(const tc_attr *const *)x, *b = *(const tc_attr *const *)y;
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    if (a->key_len != b->key_len)
+        return a->key_len < b->key_len ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* Tracetest's span.events: [{"name","timestamp","attributes":{k: text}}],
+ * attribute keys sorted, a repeated key's last value. */
 static const char *events_json(arena *a, const trace_span *sp)
 {
-    tc_buf b;
+    tc_buf b, t;
     buf_init(&b, 0);
+    buf_init(&t, 0);
     buf_putc(&b, '[');
     for (uint32_t i = 0; i < sp->n_events; i++) {
         const trace_event *ev = &sp->events[i];
@@ -113,22 +161,37 @@ static const char *events_json(arena *a, const trace_span *sp)
         buf_puts(&b, ",\"timestamp\":\"");
         rfc3339(&b, ev->time_ns);
         buf_puts(&b, "\",\"attributes\":{");
-        for (uint32_t k = 0; k < ev->n_attrs; k++) {
-            if (k)
-                buf_putc(&b, ',');
-            buf_json_string(&b, ev->attrs[k].key, ev->attrs[k].key_len);
-            buf_putc(&b, ':');
-            tc_buf t;
-            buf_init(&t, 0);
-            value_to_text(&t, &ev->attrs[k].value);
-            buf_json_string(&b, buf_str(&t), t.len);
-            buf_free(&t);
+        const tc_attr **order = ev->n_attrs ? malloc(ev->n_attrs * sizeof *order) : NULL;
+        if (ev->n_attrs && !order) {
+            b.failed = true;
+            break;
         }
+        for (uint32_t k = 0; k < ev->n_attrs; k++)
+            order[k] = &ev->attrs[k];
+        if (ev->n_attrs > 1)
+            qsort(order, ev->n_attrs, sizeof *order, cmp_attr);
+        bool first = true;
+        for (uint32_t k = 0; k < ev->n_attrs; k++) {
+            const tc_attr *at = order[k];
+            if (k + 1 < ev->n_attrs && order[k + 1]->key_len == at->key_len &&
+                memcmp(order[k + 1]->key, at->key, at->key_len) == 0)
+                continue; /* a later one has the same key */
+            if (!first)
+                buf_putc(&b, ',');
+            first = false;
+            buf_json_string(&b, at->key, at->key_len);
+            buf_putc(&b, ':');
+            buf_reset(&t);
+            value_to_text(&t, &at->value);
+            buf_json_string(&b, buf_str(&t), t.len);
+        }
+        free(order);
         buf_puts(&b, "}}");
     }
     buf_putc(&b, ']');
-    const char *s = b.failed ? NULL : arena_strndup(a, buf_str(&b), b.len);
+    const char *s = b.failed || t.failed ? NULL : arena_strndup(a, buf_str(&b), b.len);
     buf_free(&b);
+    buf_free(&t);
     return s;
 }
 
@@ -148,23 +211,42 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
     if (!c)
         return TC_ERR_NOMEM;
     if (!c->done[k]) {
-        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
+                                                   "STATUS_CODE_ERROR"};
         const char *s = NULL;
         char pid[17];
         switch (k) {
-        case CA_NAME: s = sp->name; break;
-        case CA_TYPE: s = spanattr_type(sp); break;
-        case CA_DURATION: s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0); break;
-        case CA_START: s = fmt_u64(a, sp->start_ns); break;
-        case CA_END: s = fmt_u64(a, sp->end_ns); break;
+        case CA_NAME:
+            s = sp->name;
+            break;
+        case CA_TYPE:
+            s = spanattr_type(sp);
+            break;
+        case CA_DURATION:
+            s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
+            break;
+        case CA_START:
+            s = fmt_u64(a, sp->start_ns);
+            break;
+        case CA_END:
+            s = fmt_u64(a, sp->end_ns);
+            break;
         case CA_PARENT:
             hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
             s = arena_strdup(a, pid);
             break;
-        case CA_KIND: s = spanattr_kind(sp); break;
-        case CA_STATUS: s = status_names[sp->status_code < 3 ? sp->status_code : 0]; break;
-        case CA_STATUS_DESC: s = *sp->status_message ? sp->status_message : ""; break;
-        case CA_EVENTS: s = events_json(a, sp); break;
+        case CA_KIND:
+            s = spanattr_kind(sp);
+            break;
+        case CA_STATUS:
+            s = status_names[sp->status_code < 3 ? sp->status_code : 0];
+            break;
+        case CA_STATUS_DESC:
+            s = *sp->status_message ? sp->status_message : "";
+            break;
+        case CA_EVENTS:
+            s = events_json(a, sp);
+            break;
         }
         if (!s)
             return TC_ERR_NOMEM;
@@ -216,7 +298,8 @@ void spanattr_key_init(spanattr_key *k, const char *key, size_t n)
     k->n = n;
     k->computed = -1;
     key_bit(key, n, k->bloom);
-    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) || (n == 11 && memcmp(key, "span.events", 11) == 0)) {
+    if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) ||
+        (n == 11 && memcmp(key, "span.events", 11) == 0)) {
         for (int i = 0; i < CA_COUNT; i++)
             if (computed_len[i] == n && memcmp(computed_names[i], key, n) == 0)
                 k->computed = i;
@@ -228,7 +311,8 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
 {
     if (!count)
         return NULL;
-    unsigned slot = (unsigned)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 58) % SPANATTR_MEMO;
+    unsigned slot =
+        (unsigned)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 58) % SPANATTR_MEMO;
     if (k->memo[slot].owner == owner)
         return k->memo[slot].hit;
     const tc_attr *hit = attr_find(attrs, count, k->key, k->n);
@@ -276,45 +360,72 @@ int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_v
     return spanattr_get_key(a, sp, &k, out);
 }
 
-static int seen_key(const char **keys, size_t n, const char *k)
+typedef struct each_slot {
+    const char *key; /* NULL: empty */
+    uint32_t len;
+    int group;    /* -1: a computed value */
+    uint32_t idx; /* the key's last position in its group */
+} each_slot;
+
+static each_slot *each_find(each_slot *tab, size_t cap, const char *key, uint32_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i], k) == 0)
-            return 1;
-    return 0;
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ull;
+    }
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!tab[i].key || (tab[i].len == len && memcmp(tab[i].key, key, len) == 0))
+            return &tab[i];
 }
 
-int spanattr_each(arena *a, const trace_span *sp,
-                  void (*fn)(void *user, const char *key, const tc_value *v), void *user)
+int spanattr_each(arena *a, const trace_span *sp, void (*fn)(void *user, const char *key, const tc_value *v),
+                  void *user)
 {
-    for (int k = 0; k < CA_COUNT; k++) {
-        tc_value v;
-        int rc = computed_value(a, sp, k, &v);
-        if (rc == TC_ERR_NOMEM)
-            return rc;
-        if (rc == 0)
-            fn(user, computed_names[k], &v);
-    }
     const struct {
         const tc_attr *attrs;
         uint32_t n;
     } groups[3] = {{sp->resource->attrs, sp->resource->n_attrs},
                    {sp->scope->attrs, sp->scope->n_attrs},
-                   {sp->attrs, sp->n_attrs}};
-    size_t total = (size_t)groups[0].n + groups[1].n + groups[2].n;
-    const char **keys = arena_alloc(a, (total ? total : 1) * sizeof *keys);
-    if (!keys)
+                   {sp->attrs, sp->n_attrs}}; /* in order of precedence */
+    size_t total = (size_t)groups[0].n + groups[1].n + groups[2].n + CA_COUNT + 1, cap = 16;
+    while (cap < 2 * total)
+        cap *= 2;
+    each_slot *tab = calloc(cap, sizeof *tab);
+    if (!tab)
         return TC_ERR_NOMEM;
-    size_t n_keys = 0;
-    for (int g = 0; g < 3; g++)
+    for (int k = 0; k < CA_COUNT; k++) {
+        tc_value v;
+        int rc = computed_value(a, sp, k, &v);
+        if (rc == TC_ERR_NOMEM) {
+            free(tab);
+            return rc;
+        }
+        *each_find(tab, cap, computed_names[k], computed_len[k]) =
+            (each_slot){computed_names[k], computed_len[k], -1, 0};
+        if (rc == 0)
+            fn(user, computed_names[k], &v);
+    }
+    for (int g = 0; g < 3; g++) {
+        for (uint32_t i = 0; i < groups[g].n; i++) { /* a key repeated in a group: the last wins */
+            const tc_attr *at = &groups[g].attrs[i];
+            each_slot *sl = each_find(tab, cap, at->key, at->key_len);
+            if (!sl->key)
+                *sl = (each_slot){at->key, at->key_len, g, i};
+            else if (sl->group == g)
+                sl->idx = i;
+        }
         for (uint32_t i = 0; i < groups[g].n; i++) {
             const tc_attr *at = &groups[g].attrs[i];
-            if (seen_key(keys, n_keys, at->key))
-                continue;
-            keys[n_keys++] = at->key;
-            tc_value v;
-            if (spanattr_get(a, sp, at->key, at->key_len, &v) == 0)
-                fn(user, at->key, &v);
+            each_slot *sl = each_find(tab, cap, at->key, at->key_len);
+            if (sl->group == g && sl->idx == i)
+                fn(user, at->key, &at->value);
         }
+    }
+    if (!each_find(tab, cap, "service.name", 12)->key && *sp->scope->name) {
+        tc_value v = {TC_V_STRING, (uint32_t)strlen(sp->scope->name), {.str = sp->scope->name}};
+        fn(user, "service.name", &v);
+    }
+    free(tab);
     return 0;
 }

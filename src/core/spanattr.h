@@ -52,8 +52,12 @@ const char *spanattr_type(const trace_span *sp);
 const char *spanattr_kind(const trace_span *sp);
 
 /* Calls fn for every attribute name and value a spec can see on sp (each
- * name once, with the value spanattr_get returns). Returns 0 or
- * TC_ERR_NOMEM. */
+ * name once, with the value spanattr_get returns): the computed values,
+ * then the resource's, the scope's and the span's attributes not shadowed,
+ * then service.name from the scope name when nothing else has it. The
+ * aliases `name` and `kind` are not listed (they repeat tracetest.span.name
+ * and tracetest.span.kind). Linear in the number of attributes; scratch
+ * memory is the heap's. Returns 0 or TC_ERR_NOMEM. */
 int spanattr_each(arena *a, const trace_span *sp,
                   void (*fn)(void *user, const char *key, const tc_value *v), void *user);
 

@@ -143,6 +143,12 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     if (t)
         rc = sel_match(q, ts, t, a, spans, n);
     sel_free(&q);
+    if (rc == TC_ERR_LIMIT) {
+        *err = "the selector needs too much work on this trace (a pseudo-class after the first step "
+               "on a deep trace)";
+        *err_col = 0;
+        return 1;
+    }
     return rc ? -1 : 0;
 }
 

@@ -1,0 +1,256 @@
+/* sel_test.c - the selector matcher: against a plain recursive reference
+ * on random trees and selectors, on deep traces (linear cost where it can
+ * be, the work limit where it cannot), and exact integer comparison. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/sel.h"
+#include "core/trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A span with id i+1, parent id parent+1 (0: root), attribute c=int. */
+static trace_span *mk(trace_set *ts, uint32_t i, uint32_t parent, int64_t c)
+{
+    arena *a = trace_set_arena(ts);
+    trace_span *sp = arena_calloc(a, 1, sizeof *sp);
+    sp->trace_id[15] = 1;
+    for (int b = 0; b < 4; b++) {
+        sp->span_id[7 - b] = (uint8_t)((i + 1) >> (8 * b));
+        sp->parent_id[7 - b] = (uint8_t)(parent >> (8 * b));
+    }
+    sp->start_ns = 1000 + i;
+    sp->end_ns = 2000000 + i;
+    char name[24];
+    snprintf(name, sizeof name, "s%u", i);
+    sp->name = arena_strdup(a, name);
+    sp->attrs = arena_calloc(a, 1, sizeof *sp->attrs);
+    sp->attrs[0].key = "c";
+    sp->attrs[0].key_len = 1;
+    sp->attrs[0].value.type = TC_V_INT;
+    sp->attrs[0].value.u.i = c;
+    sp->n_attrs = 1;
+    return sp;
+}
+
+/* ---- the reference: the definition, by plain recursion ---- */
+
+typedef struct ref_step {
+    int c;      /* -1: any span, else c=<value> */
+    int pseudo; /* 0 none, 1 first, 2 last, 3 nth */
+    int nth;
+} ref_step;
+
+static int64_t c_of(const trace_span *sp)
+{
+    return sp->attrs[0].value.u.i;
+}
+
+static uint32_t ref_match(trace *t, const ref_step *st, int k, int n, uint32_t lo, uint32_t hi,
+                          trace_span **out)
+{
+    uint32_t cnt = 0;
+    trace_span **tmp = malloc((t->n_spans + 1) * sizeof *tmp);
+    for (uint32_t i = lo; i < hi; i++) {
+        trace_span *sp = t->preorder[i];
+        if (st[k].c >= 0 && c_of(sp) != st[k].c)
+            continue;
+        if (k == n - 1) {
+            out[cnt++] = sp;
+            continue;
+        }
+        uint32_t m = ref_match(t, st, k + 1, n, i + 1, i + 1 + sp->subtree, tmp);
+        for (uint32_t j = 0; j < m; j++) {
+            bool seen = false;
+            for (uint32_t x = 0; x < cnt && !seen; x++)
+                seen = out[x] == tmp[j];
+            if (!seen)
+                out[cnt++] = tmp[j];
+        }
+    }
+    free(tmp);
+    if (st[k].pseudo == 1 && cnt > 1)
+        cnt = 1;
+    else if (st[k].pseudo == 2 && cnt > 0) {
+        out[0] = out[cnt - 1];
+        cnt = 1;
+    } else if (st[k].pseudo == 3) {
+        if (st[k].nth > (int)cnt) {
+            cnt = 0;
+        } else {
+            out[0] = out[st[k].nth - 1];
+            cnt = 1;
+        }
+    }
+    return cnt;
+}
+
+static void test_against_reference(void **state)
+{
+    (void)state;
+    srand(12345);
+    for (int round = 0; round < 300; round++) {
+        trace_set *ts = trace_set_new(0);
+        uint32_t n = 1 + (uint32_t)(rand() % 40);
+        for (uint32_t i = 0; i < n; i++) {
+            /* a random earlier span as parent; a few extra roots */
+            uint32_t parent = i == 0 || rand() % 10 == 0 ? 0 : 1 + (uint32_t)(rand() % i);
+            assert_int_equal(trace_set_add_span(ts, mk(ts, i, parent, rand() % 3), NULL), 0);
+        }
+        assert_int_equal(trace_set_index(ts), 0);
+        trace *t = trace_set_at(ts, 0);
+        for (int q = 0; q < 20; q++) {
+            ref_step st[4];
+            int steps = 1 + rand() % 4;
+            char src[256];
+            size_t len = 0;
+            for (int k = 0; k < steps; k++) {
+                st[k].c = rand() % 4 - 1;
+                st[k].pseudo = rand() % 3 == 0 ? 1 + rand() % 3 : 0;
+                st[k].nth = 1 + rand() % 3;
+                len += (size_t)snprintf(src + len, sizeof src - len, "%sspan[", k ? " " : "");
+                if (st[k].c >= 0)
+                    len += (size_t)snprintf(src + len, sizeof src - len, "c=%d", st[k].c);
+                len += (size_t)snprintf(src + len, sizeof src - len, "]%s",
+                                        st[k].pseudo == 1   ? ":first"
+                                        : st[k].pseudo == 2 ? ":last"
+                                        : st[k].pseudo == 3 ? ":nth_child("
+                                                            : "");
+                if (st[k].pseudo == 3)
+                    len += (size_t)snprintf(src + len, sizeof src - len, "%d)", st[k].nth);
+            }
+            trace_span **want = malloc((n + 1) * sizeof *want);
+            uint32_t n_want = ref_match(t, st, 0, steps, 0, t->n_spans, want);
+            sel_query *sq = NULL;
+            tc_error e;
+            assert_int_equal(sel_parse(src, len, &sq, &e), 0);
+            arena *a = arena_new(0);
+            trace_span **got;
+            uint32_t n_got;
+            assert_int_equal(sel_match(sq, ts, t, a, &got, &n_got), 0);
+            if (n_got != n_want)
+                fail_msg("%s: %u spans, want %u (round %d)", src, n_got, n_want, round);
+            for (uint32_t i = 0; i < n_got; i++)
+                if (got[i] != want[i])
+                    fail_msg("%s: span %u is %s, want %s", src, i, got[i]->name, want[i]->name);
+            arena_free(&a);
+            sel_free(&sq);
+            free(want);
+        }
+        trace_set_free(&ts);
+    }
+}
+
+static trace_set *deep_chain(uint32_t n)
+{
+    trace_set *ts = trace_set_new(0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(trace_set_add_span(ts, mk(ts, i, i, i % 2), NULL), 0);
+    assert_int_equal(trace_set_index(ts), 0);
+    return ts;
+}
+
+static int run(trace_set *ts, const char *src, uint32_t *n)
+{
+    sel_query *q = NULL;
+    tc_error e;
+    assert_int_equal(sel_parse(src, strlen(src), &q, &e), 0);
+    arena *a = arena_new(0);
+    trace_span **spans;
+    int rc = sel_match(q, ts, trace_set_at(ts, 0), a, &spans, n);
+    arena_free(&a);
+    sel_free(&q);
+    return rc;
+}
+
+/* Chains without a pseudo-class after the first step, and a pseudo-class
+ * on the last step, cost linear work even on a trace 50000 deep. */
+static void test_deep_trace_linear(void **state)
+{
+    (void)state;
+    const uint32_t N = 50000;
+    trace_set *ts = deep_chain(N);
+    uint32_t n;
+    assert_int_equal(run(ts, "span[] span[]", &n), 0);
+    assert_int_equal(n, N - 1);
+    assert_int_equal(run(ts, "span[] span[] span[c=1]", &n), 0);
+    assert_int_equal(n, N / 2 - 1);
+    assert_int_equal(run(ts, "span[c=0]:last span[c=1] span[]", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(run(ts, "span[] span[]:first", &n), 0);
+    assert_int_equal(n, N - 1);
+    assert_int_equal(run(ts, "span[c=1] span[c=1]:last", &n), 0);
+    assert_int_equal(n, 1); /* every c=1 span has the same last c=1 descendant */
+    assert_int_equal(run(ts, "span[] span[]:nth_child(2)", &n), 0);
+    assert_int_equal(n, N - 2);
+    trace_set_free(&ts);
+}
+
+/* A pseudo-class in the middle of a chain needs a walk per span: bounded. */
+static void test_work_limit(void **state)
+{
+    (void)state;
+    trace_set *ts = deep_chain(30000);
+    uint32_t n = 7;
+    assert_int_equal(run(ts, "span[] span[]:first span[name=\"none\"]", &n), TC_ERR_LIMIT);
+    assert_int_equal(n, 0);
+    trace_set_free(&ts);
+}
+
+/* Integers compare exactly, past a double's 53 bits. */
+static void test_big_integers(void **state)
+{
+    (void)state;
+    trace_set *ts = trace_set_new(0);
+    trace_set_add_span(ts, mk(ts, 0, 0, 1700000000000000001), NULL);
+    trace_set_add_span(ts, mk(ts, 1, 1, 1700000000000000000), NULL);
+    trace_set_index(ts);
+    uint32_t n;
+    assert_int_equal(run(ts, "span[c=1700000000000000001]", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(run(ts, "span[tracetest.span.start_time=1000]", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(run(ts, "span[c=1.7e18]", &n), 0); /* a float compares as a double */
+    assert_int_equal(n, 2);
+    trace_set_free(&ts);
+}
+
+/* Selector length and term limits give located errors. */
+static void test_parse_limits(void **state)
+{
+    (void)state;
+    size_t cap = SEL_MAX_LEN + 16;
+    char *src = malloc(cap);
+    memset(src, ' ', cap);
+    memcpy(src, "span[]", 6);
+    sel_query *q = NULL;
+    tc_error e;
+    assert_int_equal(sel_parse(src, SEL_MAX_LEN + 1, &q, &e), TC_ERR_LIMIT);
+    assert_null(q);
+    assert_non_null(strstr(e.msg, "longer than"));
+    assert_int_equal(sel_parse(src, SEL_MAX_LEN, &q, &e), 0);
+    sel_free(&q);
+    size_t len = 0;
+    for (int i = 0; i < SEL_MAX_TERMS + 1; i++)
+        len += (size_t)snprintf(src + len, cap - len, "%sspan[]", i ? "," : "");
+    assert_int_equal(sel_parse(src, len, &q, &e), TC_ERR_LIMIT);
+    assert_int_equal(e.col, 7 * SEL_MAX_TERMS + 1);
+    assert_non_null(strstr(e.msg, "more than 1024 terms"));
+    free(src);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_deep_trace_linear),
+        cmocka_unit_test(test_work_limit),        cmocka_unit_test(test_big_integers),
+        cmocka_unit_test(test_parse_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

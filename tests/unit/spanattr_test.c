@@ -1,0 +1,245 @@
+/* spanattr_test.c - span attributes as specs see them, on spans built in
+ * C: precedence of computed, resource, scope and span attributes; the
+ * computed values' formats; event times as RFC 3339; the attribute list. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/spanattr.h"
+#include "core/trace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static tc_attr *attrs(arena *a, int n, ...)
+{
+    tc_attr *at = arena_calloc(a, (size_t)n, sizeof *at);
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *k = va_arg(ap, const char *), *v = va_arg(ap, const char *);
+        at[i].key = k;
+        at[i].key_len = (uint32_t)strlen(k);
+        at[i].value = (tc_value){TC_V_STRING, (uint32_t)strlen(v), {.str = v}};
+    }
+    va_end(ap);
+    return at;
+}
+
+typedef struct fixture {
+    trace_set *ts;
+    trace_span *sp;
+    trace_resource res;
+    trace_scope scope;
+} fixture;
+
+static void setup_span(fixture *f)
+{
+    f->ts = trace_set_new(0);
+    arena *a = trace_set_arena(f->ts);
+    f->sp = arena_calloc(a, 1, sizeof *f->sp);
+    f->sp->trace_id[0] = 1;
+    f->sp->span_id[7] = 2;
+    f->sp->parent_id[7] = 1;
+    f->sp->name = "GET /x";
+    f->sp->status_message = "";
+    f->sp->trace_state = "";
+    f->sp->kind = TRACE_KIND_SERVER;
+    f->sp->start_ns = 1700000000000000000ull;
+    f->sp->end_ns = 1700000000025187564ull;
+    f->res.attrs = attrs(a, 2, "service.name", "api", "host", "r");
+    f->res.n_attrs = 2;
+    f->scope.name = "lib";
+    f->scope.version = "";
+    f->scope.attrs = attrs(a, 2, "host", "s", "lib.attr", "s");
+    f->scope.n_attrs = 2;
+    f->sp->resource = &f->res;
+    f->sp->scope = &f->scope;
+}
+
+static const char *get(fixture *f, const char *key)
+{
+    static char text[512];
+    tc_value v;
+    int rc = spanattr_get(trace_set_arena(f->ts), f->sp, key, strlen(key), &v);
+    if (rc == 1)
+        return "(absent)";
+    assert_int_equal(rc, 0);
+    tc_buf b;
+    buf_init(&b, 0);
+    value_to_text(&b, &v);
+    snprintf(text, sizeof text, "%s", buf_str(&b));
+    buf_free(&b);
+    return text;
+}
+
+static void test_computed(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_span(&f);
+    f.sp->attrs =
+        attrs(trace_set_arena(f.ts), 3, "http.method", "GET", "host", "span", "tracetest.span.name", "mine");
+    f.sp->n_attrs = 3;
+    assert_string_equal(get(&f, "name"), "GET /x");
+    assert_string_equal(get(&f, "kind"), "server");
+    assert_string_equal(get(&f, "tracetest.span.name"), "GET /x"); /* computed wins */
+    assert_string_equal(get(&f, "tracetest.span.type"), "http");
+    assert_string_equal(get(&f, "tracetest.span.duration"), "25187564");
+    assert_string_equal(get(&f, "tracetest.span.start_time"), "1700000000000000000");
+    assert_string_equal(get(&f, "tracetest.span.end_time"), "1700000000025187564");
+    assert_string_equal(get(&f, "tracetest.span.parent_id"), "0000000000000001");
+    assert_string_equal(get(&f, "tracetest.span.status_code"), "STATUS_CODE_UNSET");
+    assert_string_equal(get(&f, "tracetest.span.status_description"), "(absent)");
+    assert_string_equal(get(&f, "span.events"), "[]");
+    assert_string_equal(get(&f, "host"), "r"); /* resource, then scope, then span */
+    assert_string_equal(get(&f, "lib.attr"), "s");
+    assert_string_equal(get(&f, "service.name"), "api");
+    assert_string_equal(get(&f, "tracetest.span.nope"), "(absent)");
+    assert_string_equal(get(&f, "nope"), "(absent)");
+    trace_set_free(&f.ts);
+}
+
+static void test_status_kind_duration(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_span(&f);
+    f.sp->status_code = TRACE_STATUS_ERROR;
+    f.sp->status_message = "boom";
+    f.sp->kind = TRACE_KIND_UNSPECIFIED;
+    f.sp->end_ns = f.sp->start_ns - 1; /* clock skew: no negative duration */
+    memset(f.sp->parent_id, 0, sizeof f.sp->parent_id);
+    f.res.n_attrs = 0; /* no service.name: Tracetest names the service after the scope */
+    assert_string_equal(get(&f, "tracetest.span.status_code"), "STATUS_CODE_ERROR");
+    assert_string_equal(get(&f, "tracetest.span.status_description"), "boom");
+    assert_string_equal(get(&f, "kind"), "unespecified");
+    assert_string_equal(get(&f, "tracetest.span.duration"), "0");
+    assert_string_equal(get(&f, "tracetest.span.parent_id"), "0000000000000000");
+    assert_string_equal(get(&f, "service.name"), "lib");
+    assert_string_equal(get(&f, "tracetest.span.type"), "general");
+    trace_set_free(&f.ts);
+}
+
+static const char *type_of(const char *key, const char *name)
+{
+    fixture f;
+    setup_span(&f);
+    f.sp->name = name;
+    f.sp->attrs = attrs(trace_set_arena(f.ts), 2, "db.system", "pg", key, "x");
+    f.sp->n_attrs = 2;
+    static char t[32];
+    snprintf(t, sizeof t, "%s", spanattr_type(f.sp));
+    trace_set_free(&f.ts);
+    return t;
+}
+
+static void test_type(void **state)
+{
+    (void)state;
+    assert_string_equal(type_of("other", "q"), "database");
+    assert_string_equal(type_of("http.method", "q"), "http"); /* http before db */
+    assert_string_equal(type_of("url.full", "q"), "http");
+    assert_string_equal(type_of("rpc.system", "q"), "database");
+    assert_string_equal(type_of("server.address", "q"), "database"); /* db.* first */
+    assert_string_equal(type_of("server.address", "documentLoad"), "general");
+    assert_string_equal(type_of("event_type", "q"), "general"); /* a browser span */
+    assert_string_equal(type_of("other", "documentLoad"), "general");
+    fixture f;
+    setup_span(&f);
+    f.sp->attrs = attrs(trace_set_arena(f.ts), 1, "server.address", "x");
+    f.sp->n_attrs = 1;
+    assert_string_equal(spanattr_type(f.sp), "http"); /* ours */
+    trace_set_free(&f.ts);
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_span(&f);
+    arena *a = trace_set_arena(f.ts);
+    static const uint64_t times[] = {0, 1, 951782400000000000ull, 4102444799500000000ull,
+                                     1700000000040000000ull};
+    f.sp->events = arena_calloc(a, 5, sizeof *f.sp->events);
+    f.sp->n_events = 5;
+    for (int i = 0; i < 5; i++) {
+        f.sp->events[i].name = i ? "e" : "say \"hi\"";
+        f.sp->events[i].time_ns = times[i];
+    }
+    f.sp->events[4].attrs = attrs(a, 4, "k", "v\n", "b", "1", "k2", "x", "b", "2");
+    f.sp->events[4].n_attrs = 4;
+    assert_string_equal(
+        get(&f, "span.events"),
+        "[{\"name\":\"say \\\"hi\\\"\",\"timestamp\":\"0001-01-01T00:00:00Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"1970-01-01T00:00:00.000000001Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2000-02-29T00:00:00Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2099-12-31T23:59:59.5Z\",\"attributes\":{}},"
+        "{\"name\":\"e\",\"timestamp\":\"2023-11-14T22:13:20.04Z\",\"attributes\":{\"b\":\"2\",\"k\":"
+        "\"v\\n\",\"k2\":\"x\"}}]");
+    trace_set_free(&f.ts);
+}
+
+typedef struct seen {
+    char keys[64][48];
+    char vals[64][48];
+    int n;
+} seen;
+
+static void collect(void *user, const char *key, const tc_value *v)
+{
+    seen *s = user;
+    assert_true(s->n < 64);
+    snprintf(s->keys[s->n], 48, "%s", key);
+    snprintf(s->vals[s->n], 48, "%s", v->type == TC_V_STRING ? v->u.str : "?");
+    s->n++;
+}
+
+static const char *val(seen *s, const char *key)
+{
+    const char *found = NULL;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0) {
+            assert_null(found); /* each name once */
+            found = s->vals[i];
+        }
+    return found ? found : "(absent)";
+}
+
+static void test_each(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_span(&f);
+    f.sp->attrs =
+        attrs(trace_set_arena(f.ts), 4, "a", "1", "host", "span", "a", "2", "tracetest.span.type", "x");
+    f.sp->n_attrs = 4;
+    seen s = {0};
+    assert_int_equal(spanattr_each(trace_set_arena(f.ts), f.sp, collect, &s), 0);
+    assert_string_equal(val(&s, "a"), "2"); /* a repeated key: the last wins */
+    assert_string_equal(val(&s, "host"), "r");
+    assert_string_equal(val(&s, "lib.attr"), "s");
+    assert_string_equal(val(&s, "service.name"), "api");
+    assert_string_equal(val(&s, "tracetest.span.type"), "general");
+    assert_string_equal(val(&s, "tracetest.span.name"), "GET /x");
+    f.res.n_attrs = 0;
+    f.sp->ext = NULL;
+    s.n = 0;
+    assert_int_equal(spanattr_each(trace_set_arena(f.ts), f.sp, collect, &s), 0);
+    assert_string_equal(val(&s, "service.name"), "lib");
+    assert_string_equal(val(&s, "host"), "s");
+    trace_set_free(&f.ts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_computed), cmocka_unit_test(test_status_kind_duration),
+        cmocka_unit_test(test_type),     cmocka_unit_test(test_events),
+        cmocka_unit_test(test_each),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
