@@ -6,6 +6,7 @@ set -u
 dir=${1:-build-fuzz/fuzz}
 secs=${2:-20}
 pass=0; fail=0
+export LSAN_OPTIONS="suppressions=$PWD/.lsan-suppressions${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 for h in "$dir"/*; do
   [ -x "$h" ] || continue
   n=$(basename "$h")

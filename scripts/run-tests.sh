@@ -9,6 +9,8 @@ set -u
 B=${1:-build}
 export TRACECHECK_BIN="$PWD/$B/tracecheck"
 export TC_DATA="$PWD/tests/data"
+# leaks inside libraries we cannot fix (see the file) are not ours
+export LSAN_OPTIONS="suppressions=$PWD/.lsan-suppressions${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 pass=0
 fail=0
 log=$(mktemp)
