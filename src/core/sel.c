@@ -737,17 +737,18 @@ static void match_steps(matcher *m, const sel_step *steps, uint32_t k, uint32_t 
     finish(m, out, steps[k].pseudo, steps[k].nth);
 }
 
-static void match_chain(matcher *m, const sel_chain *ch, list *out)
+/* Matches one chain into *out. memo, when given, holds every step's filter
+ * result for every span (prefilled); else the chain memoises its own. */
+static void match_chain(matcher *m, const sel_chain *ch, uint8_t *memo, list *out)
 {
     uint32_t n = ch->n_steps;
     bool *tail_free = malloc(n * sizeof *tail_free);
     uint32_t *cover = malloc(n * sizeof *cover);
     size_t spans = m->t->n_spans;
-    bool need_memo = n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans;
     for (uint32_t s = n; s-- > 0;)
         tail_free[s] = s + 1 == n || (tail_free[s + 1] && ch->steps[s + 1].pseudo == PS_NONE);
-    need_memo = need_memo && !tail_free[0];
-    m->memo = need_memo ? calloc((size_t)n * spans, 1) : NULL;
+    bool need_memo = !memo && n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans && !tail_free[0];
+    m->memo = memo ? memo : need_memo ? calloc((size_t)n * spans, 1) : NULL;
     if (n > 1 && ch->steps[n - 1].pseudo != PS_NONE) {
         m->next = malloc((spans + 1) * sizeof *m->next);
         m->prev = malloc((spans + 1) * sizeof *m->prev);
@@ -765,7 +766,8 @@ static void match_chain(matcher *m, const sel_chain *ch, list *out)
         m->err = TC_ERR_NOMEM;
     else if (!m->err)
         match_steps(m, ch->steps, 0, n, 0, m->t->n_spans, tail_free, cover, out);
-    free(m->memo);
+    if (!memo)
+        free(m->memo);
     free(m->next);
     free(m->prev);
     m->memo = NULL;
@@ -774,43 +776,184 @@ static void match_chain(matcher *m, const sel_chain *ch, list *out)
     free(cover);
 }
 
-int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Two filters that always agree (same property, operator and value). */
+static bool same_filter(const sel_filter *a, const sel_filter *b)
 {
-    *out = NULL;
-    *n = 0;
+    return a->pk == b->pk && a->contains == b->contains && a->kind == b->kind &&
+           a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0 &&
+           strcmp(a->prop, b->prop) == 0;
+}
+
+/* The filter results of every step of every chain of qs, for every span, in
+ * one pass over the trace (each span is loaded once for all of them, and a
+ * filter repeated in several steps is evaluated once per span): memo[(first
+ * step of chain) * n + step * n + i] = 1 (no) or 2 (yes). NULL when out of
+ * memory or over SEL_MAX_MEMO; *chain_base[c] then is unset. */
+static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, size_t **chain_base)
+{
+    size_t n = m->t->n_spans, steps = 0, chains = 0, filters = 0;
+    *chain_base = NULL;
+    for (uint32_t q = 0; q < nq; q++) {
+        for (uint32_t c = 0; qs[q] && c < qs[q]->n_chains; c++) {
+            chains++;
+            steps += qs[q]->chains[c].n_steps;
+            for (uint32_t s = 0; s < qs[q]->chains[c].n_steps; s++)
+                filters += qs[q]->chains[c].steps[s].n_filters;
+        }
+    }
+    if (!n || !steps || steps > SEL_MAX_MEMO / n)
+        return NULL;
+    uint8_t *memo = malloc(steps * n);
+    size_t *base = malloc(chains * sizeof *base);
+    const sel_step **step = malloc(steps * sizeof *step);
+    sel_filter **uniq = malloc((filters ? filters : 1) * sizeof *uniq);
+    uint32_t *fidx = malloc((filters ? filters : 1) * sizeof *fidx); /* per filter in step order */
+    uint8_t *known = malloc(filters ? filters : 1);
+    if (!memo || !base || !step || !uniq || !fidx || !known) {
+        free(memo);
+        free(base);
+        memo = NULL;
+        goto out;
+    }
+    size_t k = 0, ch = 0, nf = 0, nu = 0;
+    for (uint32_t q = 0; q < nq; q++) {
+        for (uint32_t c = 0; qs[q] && c < qs[q]->n_chains; c++) {
+            base[ch++] = k * n;
+            for (uint32_t s = 0; s < qs[q]->chains[c].n_steps; s++) {
+                const sel_step *st = &qs[q]->chains[c].steps[s];
+                step[k++] = st;
+                for (uint32_t f = 0; f < st->n_filters; f++) {
+                    size_t u = 0;
+                    while (u < nu && !same_filter(uniq[u], &st->filters[f]))
+                        u++;
+                    if (u == nu)
+                        uniq[nu++] = &st->filters[f];
+                    fidx[nf++] = (uint32_t)u;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n && !m->err; i++) {
+        if (i + 8 < n)
+            PREFETCH(m->t->preorder[i + 8]);
+        if (i + 4 < n) {
+            PREFETCH(m->t->preorder[i + 4]->attrs);
+            PREFETCH(m->t->preorder[i + 4]->ext);
+        }
+        const trace_span *sp = m->t->preorder[i];
+        memset(known, 0, nu);
+        nf = 0;
+        for (size_t s = 0; s < steps; s++) {
+            bool ok = true;
+            for (uint32_t f = 0; f < step[s]->n_filters; f++, nf++) {
+                if (!ok)
+                    continue;
+                uint32_t u = fidx[nf];
+                if (!known[u])
+                    known[u] = filter_matches(m, uniq[u], sp) ? 2 : 1;
+                ok = known[u] == 2;
+            }
+            memo[s * n + i] = ok ? 2 : 1;
+        }
+    }
+    *chain_base = base;
+out:
+    free(step);
+    free(uniq);
+    free(fidx);
+    free(known);
+    if (!*chain_base) {
+        free(memo);
+        memo = NULL;
+    }
+    return memo;
+}
+
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, arena *a,
+                  trace_span ***outs, uint32_t *ns, int *rcs)
+{
+    for (uint32_t q = 0; q < nq; q++) {
+        outs[q] = NULL;
+        ns[q] = 0;
+        rcs[q] = 0;
+    }
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
     matcher m = {trace_set_arena(ts), t, NULL, 0, NULL, NULL, NULL, 0, 0};
     m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
-    list all = {0};
-    if (q->n_chains == 0) {
-        for (uint32_t i = 0; i < t->n_spans; i++)
-            list_push(&m, &all, t->preorder[i]);
+    size_t *base = NULL;
+    uint8_t *memo = prefill(&m, qs, nq, &base);
+    if (m.err == TC_ERR_NOMEM) {
+        free(memo);
+        free(base);
+        free(m.mark);
+        return TC_ERR_NOMEM;
     }
-    for (uint32_t c = 0; c < q->n_chains && !m.err; c++) {
-        list part = {0};
-        match_chain(&m, &q->chains[c], &part);
-        for (uint32_t k = 0; k < part.n; k++)
-            list_push(&m, &all, part.v[k]);
-        free(part.v);
+    size_t ch = 0;
+    int rc = 0;
+    for (uint32_t qi = 0; qi < nq && !rc; qi++) {
+        const sel_query *q = qs[qi];
+        if (!q)
+            continue;
+        m.err = 0;
+        m.work = 0;
+        list all = {0};
+        if (q->n_chains == 0) {
+            for (uint32_t i = 0; i < t->n_spans; i++)
+                list_push(&m, &all, t->preorder[i]);
+        }
+        for (uint32_t c = 0; c < q->n_chains; c++, ch++) {
+            if (m.err)
+                continue;
+            list part = {0};
+            match_chain(&m, &q->chains[c], memo ? memo + base[ch] : NULL, &part);
+            for (uint32_t k = 0; k < part.n; k++)
+                list_push(&m, &all, part.v[k]);
+            free(part.v);
+        }
+        if (!m.err && q->n_chains > 1)
+            finish(&m, &all, PS_NONE, 0);
+        trace_span **res = NULL;
+        if (!m.err) {
+            res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
+            if (!res)
+                m.err = TC_ERR_NOMEM;
+            else if (all.n)
+                memcpy(res, all.v, all.n * sizeof *res);
+        }
+        free(all.v);
+        if (m.err == TC_ERR_NOMEM)
+            rc = TC_ERR_NOMEM;
+        else if (m.err)
+            rcs[qi] = m.err;
+        else {
+            outs[qi] = res;
+            ns[qi] = all.n;
+        }
     }
-    if (!m.err && q->n_chains > 1)
-        finish(&m, &all, PS_NONE, 0);
-    trace_span **res = NULL;
-    if (!m.err) {
-        res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
-        if (!res)
-            m.err = TC_ERR_NOMEM;
-        else if (all.n)
-            memcpy(res, all.v, all.n * sizeof *res);
-    }
-    free(all.v);
+    free(memo);
+    free(base);
     free(m.mark);
-    if (m.err)
-        return m.err;
-    *out = res;
-    *n = all.n;
-    return 0;
+    if (rc) {
+        for (uint32_t q = 0; q < nq; q++) {
+            outs[q] = NULL;
+            ns[q] = 0;
+        }
+    }
+    return rc;
+}
+
+int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
+{
+    int rc1 = 0;
+    int rc = sel_match_all(&q, 1, ts, t, a, out, n, &rc1);
+    return rc ? rc : rc1;
 }

@@ -49,6 +49,15 @@ void sel_free(sel_query **q);
  * TC_ERR_LIMIT (too much work for this trace); on failure *out is NULL, *n 0. */
 int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n);
 
+/* As sel_match for each of qs[0..nq) (a NULL query selects nothing), with
+ * the filters of all of them evaluated in one pass over the spans (each
+ * span loaded once, a filter repeated across queries evaluated once per
+ * span): on a large trace much faster than nq calls. outs[i], ns[i]
+ * receive query i's spans and rcs[i] its own failure (TC_ERR_LIMIT; then
+ * outs[i] is NULL). Returns 0 or TC_ERR_NOMEM (then every outs[i] is NULL). */
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, arena *a,
+                  trace_span ***outs, uint32_t *ns, int *rcs);
+
 /* Appends the canonical form of the query (one spelling for each
  * construct: span[a="x" b=1]:first span[], ...). */
 int sel_print(const sel_query *q, tc_buf *out);

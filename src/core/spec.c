@@ -152,18 +152,17 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     return rc ? -1 : 0;
 }
 
-static int eval_spec(trace_set *ts, trace *t, const spec_def *d, const spec_env *env, arena *a,
-                     spec_result *r)
+/* Evaluates spec d on the spans its selector picked: spans[0..n), or the
+ * selector's error sel_err at column sel_col. */
+static int eval_spec(trace_set *ts, const spec_def *d, trace_span **spans, uint32_t n, const char *sel_err,
+                     int sel_col, const spec_env *env, arena *a, spec_result *r)
 {
     memset(r, 0, sizeof *r);
     r->name = d->name;
     r->selector = d->selector;
-    trace_span **spans = NULL;
-    uint32_t n = 0;
-    int rc = select_spans(ts, t, d->selector, a, &spans, &n, &r->error, &r->error_col);
-    if (rc < 0)
-        return TC_ERR_NOMEM;
-    if (rc > 0) {
+    if (sel_err) {
+        r->error = sel_err;
+        r->error_col = sel_col;
         r->passed = false;
         return 0;
     }
@@ -283,8 +282,41 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
     if (!out->specs || !out->outputs)
         return TC_ERR_NOMEM;
     out->passed = true;
+    /* every selector first, then one selection pass over the trace for all */
+    uint32_t nq = n_specs ? n_specs : 1;
+    sel_query **qs = arena_calloc(a, nq, sizeof *qs);
+    trace_span ***sel = arena_calloc(a, nq, sizeof *sel);
+    uint32_t *ns = arena_calloc(a, nq, sizeof *ns);
+    int *rcs = arena_calloc(a, nq, sizeof *rcs);
+    const char **errs = arena_calloc(a, nq, sizeof *errs);
+    int *cols = arena_calloc(a, nq, sizeof *cols);
+    if (!qs || !sel || !ns || !rcs || !errs || !cols)
+        return TC_ERR_NOMEM;
+    int rc = 0;
     for (uint32_t i = 0; i < n_specs; i++) {
-        if (eval_spec(ts, t, &specs[i], env, a, &out->specs[i]))
+        tc_error e;
+        const char *src = specs[i].selector ? specs[i].selector : "";
+        if (sel_parse(src, strlen(src), &qs[i], &e) != 0) {
+            errs[i] = arena_strdup(a, e.msg);
+            cols[i] = e.col;
+            if (!errs[i])
+                rc = TC_ERR_NOMEM;
+        }
+    }
+    if (!rc && t)
+        rc = sel_match_all((const sel_query *const *)qs, n_specs, ts, t, a, sel, ns, rcs);
+    for (uint32_t i = 0; i < n_specs; i++) {
+        sel_free(&qs[i]);
+        if (rcs[i] == TC_ERR_LIMIT) {
+            errs[i] = "the selector needs too much work on this trace (a pseudo-class after the first "
+                      "step on a deep trace)";
+            cols[i] = 0;
+        }
+    }
+    if (rc)
+        return TC_ERR_NOMEM;
+    for (uint32_t i = 0; i < n_specs; i++) {
+        if (eval_spec(ts, &specs[i], sel[i], ns[i], errs[i], cols[i], env, a, &out->specs[i]))
             return TC_ERR_NOMEM;
         out->n_specs++;
         if (!out->specs[i].passed) {
