@@ -100,8 +100,17 @@ typedef enum expr_mode {
  * and the 1-based column of the offending token. */
 int expr_parse(const char *src, size_t len, expr_mode mode, expr **out, tc_error *err);
 
+/* As expr_parse, with the expression allocated in the caller's arena `a`
+ * (expr_free then releases nothing). Evaluating it with the same arena uses
+ * its literal texts in place instead of copying them per evaluation. */
+int expr_parse_in(arena *a, const char *src, size_t len, expr_mode mode, expr **out, tc_error *err);
+
 /* Frees a parsed expression and sets *e to NULL. Accepts NULL. */
 void expr_free(expr **e);
+
+/* Calls fn for every attr: reference of e (name[0..n) lives as long as
+ * e; the same pointer is passed to the attr lookup when evaluating). */
+void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size_t n), void *user);
 
 /* The comparator of a statement, EXPR_CMP_NONE for a plain expression. */
 expr_cmp expr_comparator(const expr *e);

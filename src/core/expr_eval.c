@@ -127,9 +127,20 @@ char *expr_format_duration(int64_t ns, char *buf)
     }
     static const char *units[] = {"ns", "us", "ms"};
     if (ns < 1000000000LL) {
+        /* ns / div rounded half to even, as printf's "%.0f" rounds it */
         int scale = ns < 1000 ? 0 : ns < 1000000 ? 1 : 2;
-        double div = scale == 0 ? 1 : scale == 1 ? 1e3 : 1e6;
-        snprintf(buf, 32, "%.0f%s", (double)ns / div, units[scale]);
+        int64_t div = scale == 0 ? 1 : scale == 1 ? 1000 : 1000000;
+        int64_t q = ns / div, r = ns % div;
+        if (2 * r > div || (2 * r == div && (q & 1)))
+            q++;
+        char tmp[24], *e = tmp + sizeof tmp, *p = e;
+        do {
+            *--p = (char)('0' + q % 10);
+            q /= 10;
+        } while (q);
+        size_t n = (size_t)(e - p);
+        memcpy(buf, p, n);
+        memcpy(buf + n, units[scale], 3);
         return buf;
     }
     double v = (double)ns / 1e9;
@@ -332,12 +343,25 @@ static int eval_term(xeval *ev, const xterm *t, expr_value *out)
     int rc = 0;
     switch (t->kind) {
     case XT_NUMBER:
-        rc = xv_typed(ev, EXPR_NUMBER, t->text, t->len, out);
-        break;
     case XT_DURATION:
-        rc = xv_typed(ev, EXPR_DURATION, t->text, t->len, out);
+        if (ev->borrow) { /* the text outlives the result: no copy */
+            memset(out, 0, sizeof *out);
+            out->type = t->kind == XT_NUMBER ? EXPR_NUMBER : EXPR_DURATION;
+            out->text = t->text;
+            out->len = t->len;
+        } else {
+            rc = xv_typed(ev, t->kind == XT_NUMBER ? EXPR_NUMBER : EXPR_DURATION, t->text, t->len, out);
+        }
         break;
     case XT_STRING:
+        if (ev->borrow && t->nparts == 1 && t->parts[0].lit && t->parts[0].lit[t->parts[0].len] == '\0' &&
+            t->parts[0].len <= EXPR_MAX_STRING) {
+            memset(out, 0, sizeof *out);
+            out->type = expr_infer_type(t->parts[0].lit, t->parts[0].len);
+            out->text = t->parts[0].lit;
+            out->len = t->parts[0].len;
+            break;
+        }
         rc = eval_string(ev, t, out);
         break;
     case XT_ATTR:
@@ -552,13 +576,13 @@ static int cmp_ns(const expr_value *l, const expr_value *r)
 #define NOMATCH 100
 
 /* 0 pass, NOMATCH no match, TC_ERR_INPUT error (message in ev). */
-static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r)
+static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r);
+
+static int compare_text(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r, const char *ls,
+                        const char *rs)
 {
     expr_type lt = vtype(l), rt = vtype(r);
     bool dur = (lt == EXPR_DURATION || rt == EXPR_DURATION) && is_numeric(lt) && is_numeric(rt);
-    const char *ls = xv_unescaped(ev, l), *rs = xv_unescaped(ev, r);
-    if (!ls || !rs)
-        return xev_fail(ev, false, "out of memory");
     switch (cmp) {
     case EXPR_CMP_EQ:
     case EXPR_CMP_NE: {
@@ -609,7 +633,16 @@ static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_valu
     }
 }
 
-static const char *shown(xeval *ev, const expr_value *v, bool dur)
+static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r)
+{
+    const char *ls = xv_unescaped(ev, l), *rs = xv_unescaped(ev, r);
+    if (!ls || !rs)
+        return xev_fail(ev, false, "out of memory");
+    return compare_text(ev, cmp, l, r, ls, rs);
+}
+
+/* How a side is shown: durations formatted, else its unescaped text u. */
+static const char *shown(xeval *ev, const expr_value *v, bool dur, const char *u)
 {
     if (dur && !v->list && is_numeric(v->type)) {
         int64_t ns;
@@ -618,15 +651,19 @@ static const char *shown(xeval *ev, const expr_value *v, bool dur)
             return arena_strdup(ev->a, expr_format_duration(ns, buf));
         }
     }
-    return xv_unescaped(ev, v);
+    return u;
 }
 
 static void init_ev(xeval *ev, const expr_ctx *ctx, arena *a)
 {
     static const expr_ctx none;
-    memset(ev, 0, sizeof *ev);
     ev->a = a;
+    ev->borrow = false;
     ev->ctx = ctx ? ctx : &none;
+    ev->depth = 0;
+    ev->resolution = false;
+    ev->off = 0;
+    ev->msg[0] = '\0';
 }
 
 static const char *full_msg(xeval *ev)
@@ -640,6 +677,7 @@ int expr_eval_statement(const expr *e, const expr_ctx *ctx, arena *a, expr_resul
 {
     xeval ev;
     init_ev(&ev, ctx, a);
+    ev.borrow = e->home == a;
     memset(out, 0, sizeof *out);
     out->observed = "";
     out->expected = "";
@@ -654,11 +692,12 @@ int expr_eval_statement(const expr *e, const expr_ctx *ctx, arena *a, expr_resul
         return out->error ? 0 : TC_ERR_NOMEM;
     }
     bool dur = vtype(&l) == EXPR_DURATION || vtype(&r) == EXPR_DURATION;
-    out->observed = shown(&ev, &l, dur);
-    out->expected = shown(&ev, &r, dur);
+    const char *ls = xv_unescaped(&ev, &l), *rs = xv_unescaped(&ev, &r);
+    out->observed = ls ? shown(&ev, &l, dur, ls) : NULL;
+    out->expected = rs ? shown(&ev, &r, dur, rs) : NULL;
     if (!out->observed || !out->expected)
         return TC_ERR_NOMEM;
-    rc = compare(&ev, e->cmp, &l, &r);
+    rc = compare_text(&ev, e->cmp, &l, &r, ls, rs);
     out->passed = rc == 0;
     if (rc == TC_ERR_INPUT && !(out->error = full_msg(&ev)))
         return TC_ERR_NOMEM;
@@ -676,6 +715,7 @@ int expr_eval(const expr *e, const expr_ctx *ctx, arena *a, expr_value *out, tc_
 {
     xeval ev;
     init_ev(&ev, ctx, a);
+    ev.borrow = e->home == a;
     if (xev_expr(&ev, e->left, out))
         return eval_err(&ev, e, err);
     return 0;

@@ -58,7 +58,8 @@ struct xexpr {
 };
 
 struct expr {
-    arena *a;
+    arena *a;          /* owned (expr_parse), or NULL (expr_parse_in) */
+    arena *home;       /* where the AST lives */
     const char *src;
     size_t len;
     xexpr *left;
@@ -75,6 +76,7 @@ int expr_parse_plain_string(arena *a, const char *s, size_t len, expr *out, tc_e
 
 typedef struct xeval {
     arena *a;
+    bool borrow;      /* the AST lives in `a`: literal texts are used in place */
     const expr_ctx *ctx;
     int depth;
     bool resolution;  /* the error is a resolution error */

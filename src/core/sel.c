@@ -494,6 +494,7 @@ int sel_print(const sel_query *q, tc_buf *out)
 
 typedef struct matcher {
     arena *cache; /* computed attributes (the set's arena) */
+    const spanattr_table *tb; /* NULL or the spans' own attributes by key */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
@@ -600,7 +601,7 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
         tn = strlen(text);
     } else {
         tc_value v;
-        int rc = spanattr_get_key(m->cache, sp, &f->key, &v);
+        int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
         if (rc == TC_ERR_NOMEM)
             m->err = TC_ERR_NOMEM;
         if (rc == 0) {
@@ -875,8 +876,20 @@ out:
     return memo;
 }
 
-int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, arena *a,
-                  trace_span ***outs, uint32_t *ns, int *rcs)
+int sel_add_keys(sel_query *q, spanattr_table *tb)
+{
+    for (uint32_t c = 0; c < q->n_chains; c++)
+        for (uint32_t s = 0; s < q->chains[c].n_steps; s++)
+            for (uint32_t f = 0; f < q->chains[c].steps[s].n_filters; f++) {
+                sel_filter *fl = &q->chains[c].steps[s].filters[f];
+                if (fl->pk == P_ATTR && spanattr_table_add(tb, &fl->key))
+                    return TC_ERR_NOMEM;
+            }
+    return 0;
+}
+
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t,
+                  const spanattr_table *tb, arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
 {
     for (uint32_t q = 0; q < nq; q++) {
         outs[q] = NULL;
@@ -885,7 +898,7 @@ int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace 
     }
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
-    matcher m = {trace_set_arena(ts), t, NULL, 0, NULL, NULL, NULL, 0, 0};
+    matcher m = {trace_set_arena(ts), tb, t, NULL, 0, NULL, NULL, NULL, 0, 0};
     m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
@@ -954,6 +967,6 @@ int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace 
 int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
 {
     int rc1 = 0;
-    int rc = sel_match_all(&q, 1, ts, t, a, out, n, &rc1);
+    int rc = sel_match_all(&q, 1, ts, t, NULL, a, out, n, &rc1);
     return rc ? rc : rc1;
 }

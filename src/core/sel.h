@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "error.h"
+#include "spanattr.h"
 #include "trace.h"
 
 #include <stddef.h>
@@ -54,9 +55,15 @@ int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span 
  * span loaded once, a filter repeated across queries evaluated once per
  * span): on a large trace much faster than nq calls. outs[i], ns[i]
  * receive query i's spans and rcs[i] its own failure (TC_ERR_LIMIT; then
- * outs[i] is NULL). Returns 0 or TC_ERR_NOMEM (then every outs[i] is NULL). */
-int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, arena *a,
-                  trace_span ***outs, uint32_t *ns, int *rcs);
+ * outs[i] is NULL). tb, when not NULL, is a table filled for t holding the
+ * queries' keys (sel_add_keys). Returns 0 or TC_ERR_NOMEM (then every
+ * outs[i] is NULL). */
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t,
+                  const spanattr_table *tb, arena *a, trace_span ***outs, uint32_t *ns, int *rcs);
+
+/* Adds the attribute keys the filters of q read to tb (before it is
+ * filled). Returns 0 or TC_ERR_NOMEM. */
+int sel_add_keys(sel_query *q, spanattr_table *tb);
 
 /* Appends the canonical form of the query (one spelling for each
  * construct: span[a="x" b=1]:first span[], ...). */

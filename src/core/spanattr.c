@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
 enum {
     CA_NAME,
     CA_TYPE,
@@ -88,9 +94,12 @@ const char *spanattr_kind(const trace_span *sp)
 
 static const char *fmt_u64(arena *a, uint64_t v)
 {
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    return arena_strdup(a, tmp);
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return arena_strndup(a, p, (size_t)(e - p));
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
@@ -297,6 +306,7 @@ void spanattr_key_init(spanattr_key *k, const char *key, size_t n)
     k->key = key;
     k->n = n;
     k->computed = -1;
+    k->col = -1;
     key_bit(key, n, k->bloom);
     if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) ||
         (n == 11 && memcmp(key, "span.events", 11) == 0)) {
@@ -321,15 +331,142 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
     return hit;
 }
 
+/* ---- key tables ---- */
+
+#define TABLE_NONE 0      /* row entry: the span has no such attribute */
+#define TABLE_SCAN 0xFFFF /* row entry: not recorded (too many attributes): scan */
+
+typedef struct table_slot {
+    const char *key; /* NULL: empty */
+    uint32_t len;
+    uint32_t col;
+} table_slot;
+
+struct spanattr_table {
+    table_slot *slots; /* open addressing, cap a power of two */
+    uint32_t cap, n_cols;
+    const trace *t;  /* the trace the rows are for; NULL until filled */
+    uint16_t *rows;  /* [order * n_cols + col]: 1 + index in sp->attrs, or TABLE_* */
+    uint32_t n_rows;
+};
+
+/* A cheap hash of a key: length and three of its bytes (no loop). */
+static inline uint32_t table_hash(const char *key, uint32_t len)
+{
+    uint32_t h = len * 0x9E3779B1u;
+    if (len) {
+        h ^= (uint32_t)(unsigned char)key[len - 1] * 0x85EBCA6Bu;
+        h ^= (uint32_t)(unsigned char)key[len / 2] * 0xC2B2AE35u;
+        h ^= (uint32_t)(unsigned char)key[0] * 0x27D4EB2Fu;
+    }
+    return h ^ (h >> 15);
+}
+
+spanattr_table *spanattr_table_new(void)
+{
+    return calloc(1, sizeof(spanattr_table));
+}
+
+void spanattr_table_free(spanattr_table **tb)
+{
+    if (!tb || !*tb)
+        return;
+    free((*tb)->slots);
+    free((*tb)->rows);
+    free(*tb);
+    *tb = NULL;
+}
+
+static table_slot *table_find(table_slot *slots, uint32_t cap, const char *key, uint32_t len)
+{
+    for (uint32_t i = table_hash(key, len) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!slots[i].key || (slots[i].len == len && memcmp(slots[i].key, key, len) == 0))
+            return &slots[i];
+}
+
+int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
+{
+    if (k->computed >= 0 || k->n > UINT32_MAX)
+        return 0;
+    if (4 * (tb->n_cols + 1) > tb->cap) { /* at most a quarter full: short probes */
+        uint32_t cap = tb->cap ? tb->cap * 2 : 64;
+        table_slot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return TC_ERR_NOMEM;
+        for (uint32_t i = 0; i < tb->cap; i++)
+            if (tb->slots[i].key)
+                *table_find(ns, cap, tb->slots[i].key, tb->slots[i].len) = tb->slots[i];
+        free(tb->slots);
+        tb->slots = ns;
+        tb->cap = cap;
+    }
+    table_slot *sl = table_find(tb->slots, tb->cap, k->key, (uint32_t)k->n);
+    if (!sl->key)
+        *sl = (table_slot){k->key, (uint32_t)k->n, tb->n_cols++};
+    k->col = (int)sl->col;
+    return 0;
+}
+
+int spanattr_table_fill(spanattr_table *tb, const trace *t)
+{
+    free(tb->rows);
+    tb->rows = NULL;
+    tb->t = NULL;
+    if (!tb->n_cols || !t->indexed)
+        return 0;
+    if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / tb->n_cols)
+        return TC_ERR_LIMIT;
+    uint32_t nc = tb->n_cols;
+    tb->rows = calloc((size_t)t->n_spans * nc + 1, sizeof *tb->rows);
+    if (!tb->rows)
+        return TC_ERR_NOMEM;
+    for (uint32_t i = 0; i < t->n_spans; i++) {
+        if (i + 8 < t->n_spans)
+            PREFETCH(t->preorder[i + 8]);
+        if (i + 4 < t->n_spans)
+            PREFETCH(t->preorder[i + 4]->attrs);
+        const trace_span *sp = t->preorder[i];
+        uint16_t *row = tb->rows + (size_t)i * nc;
+        if (sp->n_attrs >= TABLE_SCAN) {
+            for (uint32_t c = 0; c < nc; c++)
+                row[c] = TABLE_SCAN;
+            continue;
+        }
+        for (uint32_t j = 0; j < sp->n_attrs; j++) { /* a repeated key: the last wins */
+            const tc_attr *at = &sp->attrs[j];
+            table_slot *sl = table_find(tb->slots, tb->cap, at->key, at->key_len);
+            if (sl->key)
+                row[sl->col] = (uint16_t)(j + 1);
+        }
+    }
+    tb->t = t;
+    tb->n_rows = t->n_spans;
+    return 0;
+}
+
 int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *out)
+{
+    return spanattr_get_key_in(a, sp, k, NULL, out);
+}
+
+int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out)
 {
     if (k->computed >= 0)
         return computed_value(a, sp, k->computed, out);
     const tc_attr *at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
     if (!at)
         at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
-    if (!at && (sp->n_attrs <= 4 || maybe_has(a, sp, k)))
-        at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
+    if (!at) {
+        uint16_t e = TABLE_SCAN;
+        if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
+            tb->t->preorder[sp->order] == sp)
+            e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
+        if (e != TABLE_SCAN)
+            at = e ? &sp->attrs[e - 1] : NULL;
+        else if (sp->n_attrs <= 4 || maybe_has(a, sp, k))
+            at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
+    }
     if (at) {
         *out = at->value;
         return 0;

@@ -5,6 +5,7 @@
 #include "spanattr.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SELECTED_COUNT "tracetest.selected_spans.count"
@@ -41,6 +42,7 @@ typedef struct span_scope {
     arena *a;     /* the evaluation's arena: strings made for a lookup */
     arena *cache; /* the trace set's arena: span attribute caches */
     key_cache *keys;
+    const spanattr_table *tb; /* NULL or the trace's attribute table */
     const trace_span *span;
     uint32_t n_selected;
     char count[16];
@@ -50,16 +52,22 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
 {
     span_scope *s = user;
     if (n == strlen(SELECTED_COUNT) && memcmp(name, SELECTED_COUNT, n) == 0) {
-        snprintf(s->count, sizeof s->count, "%u", s->n_selected);
-        *val = s->count;
-        *len = strlen(s->count);
+        char *e = s->count + sizeof s->count, *p = e;
+        uint32_t u = s->n_selected;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        *val = p;
+        *len = (size_t)(e - p);
         return EXPR_FOUND;
     }
     if (!s->span)
         return EXPR_NO_SPAN;
     tc_value v;
     spanattr_key *k = cached_key(s->keys, name, n);
-    if ((k ? spanattr_get_key(s->cache, s->span, k, &v) : spanattr_get(s->cache, s->span, name, n, &v)) != 0)
+    if ((k ? spanattr_get_key_in(s->cache, s->span, k, s->tb, &v) : spanattr_get(s->cache, s->span, name, n, &v)) !=
+        0)
         return EXPR_MISSING;
     if (v.type == TC_V_STRING) {
         *val = v.u.str;
@@ -152,84 +160,165 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     return rc ? -1 : 0;
 }
 
-/* Evaluates spec d on the spans its selector picked: spans[0..n), or the
- * selector's error sel_err at column sel_col. */
-static int eval_spec(trace_set *ts, const spec_def *d, trace_span **spans, uint32_t n, const char *sel_err,
-                     int sel_col, const spec_env *env, arena *a, spec_result *r)
+/* One spec on its way through spec_evaluate. */
+typedef struct spec_work {
+    sel_query *q;
+    expr **parsed;   /* its assertions, parsed; NULL when r->error is set */
+    key_cache *keys; /* its attr: keys */
+    trace_span **spans;
+    uint32_t n;
+} spec_work;
+
+/* Parses spec d's selector and assertions into w; a syntax error becomes the
+ * spec's result (r->error). 0 or TC_ERR_NOMEM. */
+static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *r)
 {
     memset(r, 0, sizeof *r);
     r->name = d->name;
     r->selector = d->selector;
-    if (sel_err) {
-        r->error = sel_err;
-        r->error_col = sel_col;
-        r->passed = false;
-        return 0;
+    tc_error e;
+    const char *src = d->selector ? d->selector : "";
+    if (sel_parse(src, strlen(src), &w->q, &e) != 0) {
+        r->error = arena_strdup(a, e.msg);
+        r->error_col = e.col;
+        return r->error ? 0 : TC_ERR_NOMEM;
     }
-    /* parse the assertions once */
-    expr **parsed = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *parsed);
-    if (!parsed)
+    w->parsed = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *w->parsed);
+    w->keys = arena_calloc(a, 1, sizeof *w->keys);
+    if (!w->parsed || !w->keys)
         return TC_ERR_NOMEM;
-    int status = 0;
     for (uint32_t i = 0; i < d->n_assertions; i++) {
-        tc_error e;
-        const char *src = d->assertions[i] ? d->assertions[i] : "";
-        if (expr_parse(src, strlen(src), EXPR_PARSE_STATEMENT, &parsed[i], &e) != 0) {
-            char *msg = arena_alloc(a, strlen(src) + sizeof e.msg + 32);
+        const char *asrc = d->assertions[i] ? d->assertions[i] : "";
+        if (expr_parse_in(a, asrc, strlen(asrc), EXPR_PARSE_STATEMENT, &w->parsed[i], &e) != 0) {
+            char *msg = arena_alloc(a, strlen(asrc) + sizeof e.msg + 32);
             if (msg)
                 sprintf(msg, "assertion %u: %s", i + 1, e.msg);
             r->error = msg ? msg : "invalid assertion";
             r->error_col = e.col;
-            status = 1;
-            break;
+            return 0;
         }
     }
-    if (status == 0) {
-        r->n_selected = n;
-        r->n_spans = n ? n : 1;
-        r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
-        if (!r->spans)
-            status = -1;
-        r->passed = true;
-        static key_cache kc_zero;
-        key_cache kc = kc_zero;
-        for (uint32_t k = 0; status == 0 && k < r->n_spans; k++) {
-            spec_span_result *sr = &r->spans[k];
-            sr->span = n ? spans[k] : NULL;
-            sr->passed = true;
-            sr->n_checks = d->n_assertions;
-            sr->checks = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *sr->checks);
-            if (!sr->checks) {
-                status = -1;
-                break;
-            }
-            both b = {{a, trace_set_arena(ts), &kc, sr->span, n, {0}}, env};
-            expr_ctx ctx;
-            make_both_ctx(&ctx, &b);
-            for (uint32_t i = 0; i < d->n_assertions; i++) {
-                expr_result res;
-                if (expr_eval_statement(parsed[i], &ctx, a, &res) != 0) {
-                    status = -1;
-                    break;
-                }
-                spec_check *ck = &sr->checks[i];
-                ck->assertion = d->assertions[i];
-                ck->passed = res.passed && !res.error;
-                ck->observed = res.observed;
-                ck->expected = res.expected;
-                ck->error = res.error;
-                if (!ck->passed)
-                    sr->passed = false;
-            }
-            if (!sr->passed)
-                r->passed = false;
-        }
-    } else {
+    return 0;
+}
+
+static void free_work(const spec_def *d, spec_work *w)
+{
+    sel_free(&w->q);
+    for (uint32_t i = 0; w->parsed && i < d->n_assertions; i++)
+        expr_free(&w->parsed[i]);
+}
+
+typedef struct key_add {
+    key_cache *keys;
+    spanattr_table *tb;
+    int rc;
+} key_add;
+
+static void add_key(void *user, const char *name, size_t n)
+{
+    key_add *ka = user;
+    spanattr_key *k = cached_key(ka->keys, name, n);
+    if (k && k->col < 0 && spanattr_table_add(ka->tb, k))
+        ka->rc = TC_ERR_NOMEM;
+}
+
+/* Sets up spec r's per-span results for the spans w selected. */
+static int alloc_results(const spec_def *d, const spec_work *w, arena *a, spec_result *r)
+{
+    r->n_selected = w->n;
+    r->n_spans = w->n ? w->n : 1;
+    r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
+    spec_check *checks = arena_calloc(a, (size_t)r->n_spans * (d->n_assertions ? d->n_assertions : 1),
+                                      sizeof *checks);
+    if (!r->spans || !checks)
+        return TC_ERR_NOMEM;
+    r->passed = true;
+    for (uint32_t k = 0; k < r->n_spans; k++) {
+        spec_span_result *sr = &r->spans[k];
+        sr->span = w->n ? w->spans[k] : NULL;
+        sr->passed = true;
+        sr->n_checks = d->n_assertions;
+        sr->checks = checks + (size_t)k * d->n_assertions;
+    }
+    return 0;
+}
+
+/* Checks spec d's assertions on the k-th span of its result. */
+static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, const spanattr_table *tb,
+                      const spec_env *env, arena *a, spec_result *r, uint32_t k)
+{
+    spec_span_result *sr = &r->spans[k];
+    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, {0}}, env};
+    expr_ctx ctx;
+    make_both_ctx(&ctx, &b);
+    for (uint32_t i = 0; i < d->n_assertions; i++) {
+        expr_result res;
+        if (expr_eval_statement(w->parsed[i], &ctx, a, &res) != 0)
+            return TC_ERR_NOMEM;
+        spec_check *ck = &sr->checks[i];
+        ck->assertion = d->assertions[i];
+        ck->passed = res.passed && !res.error;
+        ck->observed = res.observed;
+        ck->expected = res.expected;
+        ck->error = res.error;
+        if (!ck->passed)
+            sr->passed = false;
+    }
+    if (!sr->passed)
         r->passed = false;
+    return 0;
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Checks every spec's assertions on every span it selected, span by span in
+ * tree order (so each span is loaded once for all the specs that selected
+ * it), then the specs with no span. */
+static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_specs, const spec_work *w,
+                     const spanattr_table *tb, const spec_env *env, arena *a, spec_run *out)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < n_specs; i++)
+        if (!out->specs[i].error)
+            total += w[i].n;
+    uint32_t n_order = t ? t->n_spans : 0;
+    uint32_t *start = total ? calloc((size_t)n_order + 2, sizeof *start) : NULL;
+    uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL; /* spec << 32 | k */
+    int rc = 0;
+    if (total && (!start || !pairs)) {
+        rc = TC_ERR_NOMEM;
+        goto out;
     }
-    for (uint32_t i = 0; i < d->n_assertions; i++)
-        expr_free(&parsed[i]);
-    return status < 0 ? TC_ERR_NOMEM : 0;
+    if (total) { /* counting sort of (spec, k) by the span's position */
+        for (uint32_t i = 0; i < n_specs; i++)
+            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
+                start[w[i].spans[k]->order + 2]++;
+        for (uint32_t o = 0; o < n_order; o++)
+            start[o + 2] += start[o + 1];
+        for (uint32_t i = 0; i < n_specs; i++)
+            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
+                pairs[start[w[i].spans[k]->order + 1]++] = (uint64_t)i << 32 | k;
+        for (size_t p = 0; p < total && !rc; p++) {
+            if (p + 4 < total) {
+                const trace_span *nx = w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]];
+                PREFETCH(nx);
+                PREFETCH(nx->ext);
+            }
+            uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
+            rc = check_span(ts, &specs[i], &w[i], tb, env, a, &out->specs[i], k);
+        }
+    }
+    for (uint32_t i = 0; i < n_specs && !rc; i++)
+        if (!out->specs[i].error && w[i].n == 0)
+            rc = check_span(ts, &specs[i], &w[i], tb, env, a, &out->specs[i], 0);
+out:
+    free(start);
+    free(pairs);
+    return rc;
 }
 
 static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_env *env, arena *a,
@@ -256,7 +345,7 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         return 0;
     }
     key_cache kc = {0};
-    both b = {{a, trace_set_arena(ts), &kc, n ? spans[0] : NULL, n, {0}}, env};
+    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, {0}}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;
@@ -282,42 +371,59 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
     if (!out->specs || !out->outputs)
         return TC_ERR_NOMEM;
     out->passed = true;
-    /* every selector first, then one selection pass over the trace for all */
-    uint32_t nq = n_specs ? n_specs : 1;
-    sel_query **qs = arena_calloc(a, nq, sizeof *qs);
-    trace_span ***sel = arena_calloc(a, nq, sizeof *sel);
-    uint32_t *ns = arena_calloc(a, nq, sizeof *ns);
-    int *rcs = arena_calloc(a, nq, sizeof *rcs);
-    const char **errs = arena_calloc(a, nq, sizeof *errs);
-    int *cols = arena_calloc(a, nq, sizeof *cols);
-    if (!qs || !sel || !ns || !rcs || !errs || !cols)
-        return TC_ERR_NOMEM;
-    int rc = 0;
-    for (uint32_t i = 0; i < n_specs; i++) {
-        tc_error e;
-        const char *src = specs[i].selector ? specs[i].selector : "";
-        if (sel_parse(src, strlen(src), &qs[i], &e) != 0) {
-            errs[i] = arena_strdup(a, e.msg);
-            cols[i] = e.col;
-            if (!errs[i])
-                rc = TC_ERR_NOMEM;
+    /* parse everything, find the attribute keys, fill the table of the spans'
+       own attributes and select for all specs in one pass each, then check */
+    spec_work *w = arena_calloc(a, n_specs ? n_specs : 1, sizeof *w);
+    const sel_query **qs = arena_calloc(a, n_specs ? n_specs : 1, sizeof *qs);
+    trace_span ***sel = arena_calloc(a, n_specs ? n_specs : 1, sizeof *sel);
+    uint32_t *ns = arena_calloc(a, n_specs ? n_specs : 1, sizeof *ns);
+    int *rcs = arena_calloc(a, n_specs ? n_specs : 1, sizeof *rcs);
+    spanattr_table *tb = spanattr_table_new();
+    int rc = !w || !qs || !sel || !ns || !rcs || !tb ? TC_ERR_NOMEM : 0;
+    for (uint32_t i = 0; i < n_specs && !rc; i++) {
+        rc = prepare_spec(&specs[i], a, &w[i], &out->specs[i]);
+        if (!rc && !out->specs[i].error) {
+            qs[i] = w[i].q;
+            key_add ka = {w[i].keys, tb, 0};
+            for (uint32_t k = 0; k < specs[i].n_assertions; k++)
+                expr_each_attr(w[i].parsed[k], add_key, &ka);
+            rc = ka.rc ? ka.rc : sel_add_keys(w[i].q, tb);
         }
+    }
+    const spanattr_table *use_tb = tb;
+    if (!rc && t) {
+        if (!t->indexed && trace_index(ts, t))
+            rc = TC_ERR_NOMEM;
+        int frc = rc ? 0 : spanattr_table_fill(tb, t);
+        if (frc == TC_ERR_NOMEM)
+            rc = frc;
+        else if (frc)
+            use_tb = NULL; /* too large: lookups scan */
     }
     if (!rc && t)
-        rc = sel_match_all((const sel_query *const *)qs, n_specs, ts, t, a, sel, ns, rcs);
-    for (uint32_t i = 0; i < n_specs; i++) {
-        sel_free(&qs[i]);
+        rc = sel_match_all(qs, n_specs, ts, t, use_tb, a, sel, ns, rcs);
+    for (uint32_t i = 0; i < n_specs && !rc; i++) {
+        spec_result *r = &out->specs[i];
+        if (r->error)
+            continue;
         if (rcs[i] == TC_ERR_LIMIT) {
-            errs[i] = "the selector needs too much work on this trace (a pseudo-class after the first "
-                      "step on a deep trace)";
-            cols[i] = 0;
+            r->error = "the selector needs too much work on this trace (a pseudo-class after the first "
+                       "step on a deep trace)";
+            r->error_col = 0;
+            continue;
         }
+        w[i].spans = sel[i];
+        w[i].n = ns[i];
+        rc = alloc_results(&specs[i], &w[i], a, r);
     }
+    if (!rc)
+        rc = check_all(ts, t, specs, n_specs, w, use_tb, env, a, out);
+    for (uint32_t i = 0; w && i < n_specs; i++)
+        free_work(&specs[i], &w[i]);
+    spanattr_table_free(&tb);
     if (rc)
         return TC_ERR_NOMEM;
     for (uint32_t i = 0; i < n_specs; i++) {
-        if (eval_spec(ts, &specs[i], sel[i], ns[i], errs[i], cols[i], env, a, &out->specs[i]))
-            return TC_ERR_NOMEM;
         out->n_specs++;
         if (!out->specs[i].passed) {
             out->n_failed++;
