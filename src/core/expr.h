@@ -64,6 +64,8 @@ typedef struct expr_ctx {
     int64_t (*now_ns)(void *env_user); /* Unix time in ns (UTC) */
     uint64_t (*random_u64)(void *env_user);
     void *env_user;
+    bool attr_stable; /* attr lookups return NUL-terminated text that outlives the
+                         results in the evaluation arena: used in place, not copied */
 } expr_ctx;
 
 typedef enum expr_cmp {

@@ -272,6 +272,14 @@ static int lookup(xeval *ev, const xterm *t, expr_value *out)
     size_t len = 0;
     int rc = fn ? fn(ev->ctx->user, t->text, t->len, &val, &len) : EXPR_MISSING;
     ev->off = t->off;
+    if (rc == EXPR_FOUND && t->kind == XT_ATTR && ev->ctx->attr_stable && val && val[len] == '\0' &&
+        len <= EXPR_MAX_STRING) {
+        memset(out, 0, sizeof *out);
+        out->type = expr_infer_type(val, len);
+        out->text = val;
+        out->len = len;
+        return 0;
+    }
     if (rc == EXPR_FOUND)
         return xv_from_string(ev, val ? val : "", val ? len : 0, out);
     if (t->kind != XT_ATTR)

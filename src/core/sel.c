@@ -494,7 +494,7 @@ int sel_print(const sel_query *q, tc_buf *out)
 
 typedef struct matcher {
     arena *cache; /* computed attributes (the set's arena) */
-    const spanattr_table *tb; /* NULL or the spans' own attributes by key */
+    spanattr_table *tb; /* NULL or where the spans have each key (filled in the first pass) */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
@@ -841,13 +841,17 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
         }
     }
     for (size_t i = 0; i < n && !m->err; i++) {
+        /* in arrival order, which is usually the order in memory */
         if (i + 8 < n)
-            PREFETCH(m->t->preorder[i + 8]);
+            PREFETCH(m->t->spans[i + 8]);
         if (i + 4 < n) {
-            PREFETCH(m->t->preorder[i + 4]->attrs);
-            PREFETCH(m->t->preorder[i + 4]->ext);
+            PREFETCH(m->t->spans[i + 4]->attrs);
+            PREFETCH(m->t->spans[i + 4]->ext);
         }
-        const trace_span *sp = m->t->preorder[i];
+        const trace_span *sp = m->t->spans[i];
+        size_t o = sp->order;
+        if (m->tb)
+            spanattr_table_fill_span(m->tb, sp);
         memset(known, 0, nu);
         nf = 0;
         for (size_t s = 0; s < steps; s++) {
@@ -860,7 +864,7 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
                     known[u] = filter_matches(m, uniq[u], sp) ? 2 : 1;
                 ok = known[u] == 2;
             }
-            memo[s * n + i] = ok ? 2 : 1;
+            memo[s * n + o] = ok ? 2 : 1;
         }
     }
     *chain_base = base;
@@ -888,8 +892,8 @@ int sel_add_keys(sel_query *q, spanattr_table *tb)
     return 0;
 }
 
-int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t,
-                  const spanattr_table *tb, arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
+                  arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
 {
     for (uint32_t q = 0; q < nq; q++) {
         outs[q] = NULL;

@@ -55,11 +55,13 @@ int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span 
  * span loaded once, a filter repeated across queries evaluated once per
  * span): on a large trace much faster than nq calls. outs[i], ns[i]
  * receive query i's spans and rcs[i] its own failure (TC_ERR_LIMIT; then
- * outs[i] is NULL). tb, when not NULL, is a table filled for t holding the
- * queries' keys (sel_add_keys). Returns 0 or TC_ERR_NOMEM (then every
- * outs[i] is NULL). */
-int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t,
-                  const spanattr_table *tb, arena *a, trace_span ***outs, uint32_t *ns, int *rcs);
+ * outs[i] is NULL). tb, when not NULL, is a table begun for t holding the
+ * queries' keys (sel_add_keys); the pass records each span in it as it
+ * visits it (spanattr_table_fill_span), so that later lookups of those
+ * keys are array reads. Returns 0 or TC_ERR_NOMEM (then every outs[i] is
+ * NULL). */
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
+                  arena *a, trace_span ***outs, uint32_t *ns, int *rcs);
 
 /* Adds the attribute keys the filters of q read to tb (before it is
  * filled). Returns 0 or TC_ERR_NOMEM. */

@@ -333,8 +333,17 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
 
 /* ---- key tables ---- */
 
-#define TABLE_NONE 0      /* row entry: the span has no such attribute */
-#define TABLE_SCAN 0xFFFF /* row entry: not recorded (too many attributes): scan */
+/* A row entry: 0 the span lacks the key; TABLE_SCAN not recorded (scan);
+ * else where the winning attribute sits (resource > scope > the span's
+ * own, as lookups resolve it): source in the top two bits, 1 + index in
+ * the rest. */
+#define TABLE_NONE 0
+#define TABLE_SCAN 0xFFFF
+#define TABLE_OWN 0x0000
+#define TABLE_RES 0x4000
+#define TABLE_SCOPE 0x8000
+#define TABLE_INDEX 0x3FFF
+#define TABLE_MAX_ATTRS 0x3FFE /* more attributes in a group: not recorded */
 
 typedef struct table_slot {
     const char *key; /* NULL: empty */
@@ -342,12 +351,20 @@ typedef struct table_slot {
     uint32_t col;
 } table_slot;
 
+typedef struct owner_row {
+    const void *owner; /* a resource or scope; NULL: empty */
+    uint16_t *row;     /* where its attributes have each key (0: absent) */
+} owner_row;
+
 struct spanattr_table {
-    table_slot *slots; /* open addressing, cap a power of two */
+    table_slot *slots; /* keys, open addressing, cap a power of two */
     uint32_t cap, n_cols;
-    const trace *t;  /* the trace the rows are for; NULL until filled */
-    uint16_t *rows;  /* [order * n_cols + col]: 1 + index in sp->attrs, or TABLE_* */
+    const trace *t;   /* the trace the rows are for; NULL until begun */
+    uint16_t *rows;   /* [order * n_cols + col] */
     uint32_t n_rows;
+    owner_row *owners; /* resources' and scopes' rows, open addressing */
+    uint32_t owner_cap, n_owners;
+    bool owner_failed; /* out of memory for an owner row: spans scan */
 };
 
 /* A cheap hash of a key: length and three of its bytes (no loop). */
@@ -367,10 +384,21 @@ spanattr_table *spanattr_table_new(void)
     return calloc(1, sizeof(spanattr_table));
 }
 
+static void free_owners(spanattr_table *tb)
+{
+    for (uint32_t i = 0; i < tb->owner_cap; i++)
+        free(tb->owners[i].row);
+    free(tb->owners);
+    tb->owners = NULL;
+    tb->owner_cap = tb->n_owners = 0;
+    tb->owner_failed = false;
+}
+
 void spanattr_table_free(spanattr_table **tb)
 {
     if (!tb || !*tb)
         return;
+    free_owners(*tb);
     free((*tb)->slots);
     free((*tb)->rows);
     free(*tb);
@@ -386,7 +414,7 @@ static table_slot *table_find(table_slot *slots, uint32_t cap, const char *key, 
 
 int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
 {
-    if (k->computed >= 0 || k->n > UINT32_MAX)
+    if (k->computed >= 0 || k->n > UINT32_MAX || tb->t)
         return 0;
     if (4 * (tb->n_cols + 1) > tb->cap) { /* at most a quarter full: short probes */
         uint32_t cap = tb->cap ? tb->cap * 2 : 64;
@@ -407,40 +435,117 @@ int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
     return 0;
 }
 
-int spanattr_table_fill(spanattr_table *tb, const trace *t)
+int spanattr_table_begin(spanattr_table *tb, const trace *t)
 {
     free(tb->rows);
+    free_owners(tb);
     tb->rows = NULL;
     tb->t = NULL;
+    tb->n_rows = 0;
     if (!tb->n_cols || !t->indexed)
         return 0;
     if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / tb->n_cols)
         return TC_ERR_LIMIT;
-    uint32_t nc = tb->n_cols;
-    tb->rows = calloc((size_t)t->n_spans * nc + 1, sizeof *tb->rows);
+    tb->rows = malloc(((size_t)t->n_spans * tb->n_cols + 1) * sizeof *tb->rows);
     if (!tb->rows)
         return TC_ERR_NOMEM;
-    for (uint32_t i = 0; i < t->n_spans; i++) {
-        if (i + 8 < t->n_spans)
-            PREFETCH(t->preorder[i + 8]);
-        if (i + 4 < t->n_spans)
-            PREFETCH(t->preorder[i + 4]->attrs);
-        const trace_span *sp = t->preorder[i];
-        uint16_t *row = tb->rows + (size_t)i * nc;
-        if (sp->n_attrs >= TABLE_SCAN) {
-            for (uint32_t c = 0; c < nc; c++)
-                row[c] = TABLE_SCAN;
-            continue;
-        }
-        for (uint32_t j = 0; j < sp->n_attrs; j++) { /* a repeated key: the last wins */
-            const tc_attr *at = &sp->attrs[j];
-            table_slot *sl = table_find(tb->slots, tb->cap, at->key, at->key_len);
-            if (sl->key)
-                row[sl->col] = (uint16_t)(j + 1);
-        }
-    }
+    memset(tb->rows, 0xFF, (size_t)t->n_spans * tb->n_cols * sizeof *tb->rows); /* all TABLE_SCAN */
     tb->t = t;
     tb->n_rows = t->n_spans;
+    return 0;
+}
+
+/* Records in row[col] = tag | (1 + index) where attrs[] has each column's
+ * key (the last of a repeated key). */
+static void scan_into(const spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        table_slot *sl = table_find(tb->slots, tb->cap, attrs[j].key, attrs[j].key_len);
+        if (sl->key)
+            row[sl->col] = (uint16_t)(tag | (j + 1));
+    }
+}
+
+/* The row of a resource's or scope's attributes, built on first use; NULL
+ * when out of memory. */
+static const uint16_t *owner_row_of(spanattr_table *tb, const void *owner, const tc_attr *attrs, uint32_t n,
+                                    uint16_t tag)
+{
+    if (tb->owner_cap) {
+        uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) &
+                     (tb->owner_cap - 1);
+        for (;; i = (i + 1) & (tb->owner_cap - 1)) {
+            if (tb->owners[i].owner == owner)
+                return tb->owners[i].row;
+            if (!tb->owners[i].owner)
+                break;
+        }
+    }
+    if (2 * (tb->n_owners + 1) > tb->owner_cap) {
+        uint32_t cap = tb->owner_cap ? tb->owner_cap * 2 : 64;
+        owner_row *no = calloc(cap, sizeof *no);
+        if (!no)
+            return NULL;
+        for (uint32_t i = 0; i < tb->owner_cap; i++) {
+            if (!tb->owners[i].owner)
+                continue;
+            uint32_t k = (uint32_t)((((uint64_t)(uintptr_t)tb->owners[i].owner >> 4) * 0x9E3779B97F4A7C15ull) >>
+                                    32) &
+                         (cap - 1);
+            while (no[k].owner)
+                k = (k + 1) & (cap - 1);
+            no[k] = tb->owners[i];
+        }
+        free(tb->owners);
+        tb->owners = no;
+        tb->owner_cap = cap;
+    }
+    uint16_t *row = calloc(tb->n_cols, sizeof *row);
+    if (!row)
+        return NULL;
+    scan_into(tb, attrs, n, tag, row);
+    uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & (tb->owner_cap - 1);
+    while (tb->owners[i].owner)
+        i = (i + 1) & (tb->owner_cap - 1);
+    tb->owners[i] = (owner_row){owner, row};
+    tb->n_owners++;
+    return row;
+}
+
+void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
+{
+    if (!tb->t || sp->order >= tb->n_rows || tb->t->preorder[sp->order] != sp)
+        return;
+    uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
+    if (sp->n_attrs > TABLE_MAX_ATTRS || sp->resource->n_attrs > TABLE_MAX_ATTRS ||
+        sp->scope->n_attrs > TABLE_MAX_ATTRS || tb->owner_failed)
+        return; /* the row stays TABLE_SCAN */
+    const uint16_t *rr = owner_row_of(tb, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
+    const uint16_t *sr = rr ? owner_row_of(tb, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
+    if (!rr || !sr) {
+        tb->owner_failed = true;
+        return;
+    }
+    memset(row, 0, tb->n_cols * sizeof *row);
+    scan_into(tb, sp->attrs, sp->n_attrs, TABLE_OWN, row);
+    for (uint32_t c = 0; c < tb->n_cols; c++) /* resource > scope > own */
+        if (rr[c] || sr[c])
+            row[c] = rr[c] ? rr[c] : sr[c];
+}
+
+int spanattr_table_fill(spanattr_table *tb, const trace *t)
+{
+    int rc = spanattr_table_begin(tb, t);
+    if (rc || !tb->t)
+        return rc;
+    for (uint32_t i = 0; i < t->n_spans; i++) {
+        /* in arrival order, which is usually the order in memory */
+        if (i + 8 < t->n_spans)
+            PREFETCH(t->spans[i + 8]);
+        if (i + 4 < t->n_spans)
+            PREFETCH(t->spans[i + 4]->attrs);
+        spanattr_table_fill_span(tb, t->spans[i]);
+    }
     return 0;
 }
 
@@ -454,17 +559,26 @@ int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const s
 {
     if (k->computed >= 0)
         return computed_value(a, sp, k->computed, out);
-    const tc_attr *at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
-    if (!at)
-        at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
-    if (!at) {
-        uint16_t e = TABLE_SCAN;
-        if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
-            tb->t->preorder[sp->order] == sp)
-            e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
-        if (e != TABLE_SCAN)
-            at = e ? &sp->attrs[e - 1] : NULL;
-        else if (sp->n_attrs <= 4 || maybe_has(a, sp, k))
+    uint16_t e = TABLE_SCAN;
+    if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
+        tb->t->preorder[sp->order] == sp)
+        e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
+    const tc_attr *at = NULL;
+    if (e != TABLE_SCAN) {
+        uint32_t idx = (e & TABLE_INDEX) - 1u;
+        if (e == TABLE_NONE)
+            at = NULL;
+        else if ((e & ~TABLE_INDEX) == TABLE_RES)
+            at = &sp->resource->attrs[idx];
+        else if ((e & ~TABLE_INDEX) == TABLE_SCOPE)
+            at = &sp->scope->attrs[idx];
+        else
+            at = &sp->attrs[idx];
+    } else {
+        at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
+        if (!at)
+            at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
+        if (!at && (sp->n_attrs <= 4 || maybe_has(a, sp, k)))
             at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
     }
     if (at) {

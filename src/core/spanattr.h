@@ -64,9 +64,19 @@ void spanattr_table_free(spanattr_table **tb);
  * Returns 0 or TC_ERR_NOMEM. */
 int spanattr_table_add(spanattr_table *tb, spanattr_key *k);
 
-/* Fills tb for every span of trace t (indexed; t must outlive the table's
- * use). Returns 0, TC_ERR_NOMEM, or TC_ERR_LIMIT when the rows would pass
- * SPANATTR_TABLE_MAX; on failure lookups through tb fall back to scanning. */
+/* Prepares tb's rows for trace t (indexed; t must outlive the table's use),
+ * every span unrecorded (lookups scan) until spanattr_table_fill_span.
+ * Keys can no longer be added. Returns 0, TC_ERR_NOMEM, or TC_ERR_LIMIT
+ * when the rows would pass SPANATTR_TABLE_MAX (then tb stays unused and
+ * lookups scan). */
+int spanattr_table_begin(spanattr_table *tb, const trace *t);
+
+/* Records where sp (a span of the begun trace) has each key: one scan of
+ * its attributes; its resource's and scope's are scanned once per table.
+ * Out of memory leaves spans unrecorded. */
+void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp);
+
+/* spanattr_table_begin, then every span of t recorded. */
 int spanattr_table_fill(spanattr_table *tb, const trace *t);
 
 /* As spanattr_get_key, reading the span's own attribute from tb when tb

@@ -45,21 +45,15 @@ typedef struct span_scope {
     const spanattr_table *tb; /* NULL or the trace's attribute table */
     const trace_span *span;
     uint32_t n_selected;
-    char count[16];
+    const char *count; /* n_selected as text, in the evaluation's arena */
 } span_scope;
 
 static int lookup_attr(void *user, const char *name, size_t n, const char **val, size_t *len)
 {
     span_scope *s = user;
     if (n == strlen(SELECTED_COUNT) && memcmp(name, SELECTED_COUNT, n) == 0) {
-        char *e = s->count + sizeof s->count, *p = e;
-        uint32_t u = s->n_selected;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        *val = p;
-        *len = (size_t)(e - p);
+        *val = s->count;
+        *len = strlen(s->count);
         return EXPR_FOUND;
     }
     if (!s->span)
@@ -69,9 +63,25 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
     if ((k ? spanattr_get_key_in(s->cache, s->span, k, s->tb, &v) : spanattr_get(s->cache, s->span, name, n, &v)) !=
         0)
         return EXPR_MISSING;
-    if (v.type == TC_V_STRING) {
+    if (v.type == TC_V_STRING) { /* in the trace set, which outlives the run */
         *val = v.u.str;
         *len = v.len;
+        return EXPR_FOUND;
+    }
+    if (v.type == TC_V_INT) { /* as value_to_text writes it */
+        char tmp[24], *e = tmp + sizeof tmp, *p = e;
+        uint64_t u = v.u.i < 0 ? (uint64_t)0 - (uint64_t)v.u.i : (uint64_t)v.u.i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v.u.i < 0)
+            *--p = '-';
+        char *copy = arena_strndup(s->a, p, (size_t)(e - p));
+        if (!copy)
+            return EXPR_MISSING;
+        *val = copy;
+        *len = (size_t)(e - p);
         return EXPR_FOUND;
     }
     tc_buf b;
@@ -90,6 +100,7 @@ static void make_ctx(expr_ctx *ctx, const spec_env *env, span_scope *scope)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->attr = lookup_attr;
+    ctx->attr_stable = true; /* span attributes live in the trace set, the rest in the run's arena */
     ctx->user = scope;
     if (env) {
         ctx->var = env->var;
@@ -162,6 +173,7 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
 
 /* One spec on its way through spec_evaluate. */
 typedef struct spec_work {
+    const char *count; /* the number of spans selected, as text */
     sel_query *q;
     expr **parsed;   /* its assertions, parsed; NULL when r->error is set */
     key_cache *keys; /* its attr: keys */
@@ -223,8 +235,12 @@ static void add_key(void *user, const char *name, size_t n)
 }
 
 /* Sets up spec r's per-span results for the spans w selected. */
-static int alloc_results(const spec_def *d, const spec_work *w, arena *a, spec_result *r)
+static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result *r)
 {
+    char tmp[16];
+    snprintf(tmp, sizeof tmp, "%u", w->n);
+    if (!(w->count = arena_strdup(a, tmp)))
+        return TC_ERR_NOMEM;
     r->n_selected = w->n;
     r->n_spans = w->n ? w->n : 1;
     r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
@@ -248,7 +264,7 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
                       const spec_env *env, arena *a, spec_result *r, uint32_t k)
 {
     spec_span_result *sr = &r->spans[k];
-    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, {0}}, env};
+    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     for (uint32_t i = 0; i < d->n_assertions; i++) {
@@ -345,7 +361,14 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         return 0;
     }
     key_cache kc = {0};
-    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, {0}}, env};
+    char cnt[16];
+    snprintf(cnt, sizeof cnt, "%u", n);
+    const char *count = arena_strdup(a, cnt);
+    if (!count) {
+        expr_free(&e);
+        return TC_ERR_NOMEM;
+    }
+    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;
@@ -353,7 +376,8 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
     if (expr_eval(e, &ctx, a, &v, &ee) != 0) {
         r->error = arena_strdup(a, ee.msg);
     } else {
-        r->value = expr_value_text(&v, a);
+        const char *text = expr_value_text(&v, a);
+        r->value = text ? arena_strdup(a, text) : NULL; /* its own copy: outputs become variables */
         if (!r->value)
             rc = -1;
     }
@@ -390,11 +414,11 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
             rc = ka.rc ? ka.rc : sel_add_keys(w[i].q, tb);
         }
     }
-    const spanattr_table *use_tb = tb;
+    spanattr_table *use_tb = tb;
     if (!rc && t) {
         if (!t->indexed && trace_index(ts, t))
             rc = TC_ERR_NOMEM;
-        int frc = rc ? 0 : spanattr_table_fill(tb, t);
+        int frc = rc ? 0 : spanattr_table_begin(tb, t); /* the selection pass fills it */
         if (frc == TC_ERR_NOMEM)
             rc = frc;
         else if (frc)
