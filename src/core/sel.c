@@ -592,10 +592,11 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
     size_t tn = 0;
     char numbuf[32];
     tc_buf tb;
-    buf_init(&tb, 0);
+    bool own_buf = false;
     if (f->pk == P_NAME) {
         text = sp->name;
-        tn = strlen(text);
+        /* "=" on text needs no more than one byte past the value's length */
+        tn = !f->contains && f->kind == V_STRING ? strnlen(text, f->text_len + 1) : strlen(text);
     } else if (f->pk == P_KIND) {
         text = spanattr_kind(sp);
         tn = strlen(text);
@@ -614,6 +615,8 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
                 tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v.u.i);
                 text = numbuf;
             } else {
+                buf_init(&tb, 0);
+                own_buf = true;
                 value_to_text(&tb, &v);
                 text = buf_str(&tb);
                 tn = tb.len;
@@ -627,7 +630,8 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
         ok = num_equal(f, text, tn);
     else
         ok = tn == f->text_len && memcmp(text, f->text, tn) == 0;
-    buf_free(&tb);
+    if (own_buf)
+        buf_free(&tb);
     return ok;
 }
 

@@ -60,16 +60,35 @@ static const char *const type_prefix[][2] = {
     {"server.", "http"}, /* last: new conventions put server.* on db and rpc spans too */
 };
 #define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
+static const unsigned char type_prefix_len[N_PREFIX] = {5, 4, 3, 4, 10, 5, 10, 7};
 
+/* The type of the first prefix (in type_prefix order) that a key of
+ * attrs[0..n) starts with, in one pass over the keys; NULL for none. */
 static const char *type_of(const tc_attr *attrs, uint32_t n)
 {
-    for (size_t p = 0; p < N_PREFIX; p++) {
-        size_t pl = strlen(type_prefix[p][0]);
-        for (uint32_t i = 0; i < n; i++)
-            if (attrs[i].key_len >= pl && memcmp(attrs[i].key, type_prefix[p][0], pl) == 0)
-                return type_prefix[p][1];
+    size_t best = N_PREFIX;
+    for (uint32_t i = 0; i < n && best > 0; i++) {
+        const char *k = attrs[i].key;
+        uint32_t kl = attrs[i].key_len;
+        if (kl < 3)
+            continue;
+        size_t p;
+        switch (k[0]) { /* the prefixes all differ in their first byte */
+        case 'h': p = 0; break;
+        case 'u': p = 1; break;
+        case 'd': p = 2; break;
+        case 'r': p = 3; break;
+        case 'm': p = 4; break;
+        case 'f': p = 5; break;
+        case 'e': p = 6; break;
+        case 's': p = 7; break;
+        default: continue;
+        }
+        size_t pl = type_prefix_len[p];
+        if (p < best && kl >= pl && memcmp(k, type_prefix[p][0], pl) == 0)
+            best = p;
     }
-    return NULL;
+    return best < N_PREFIX ? type_prefix[best][1] : NULL;
 }
 
 const char *spanattr_type(const trace_span *sp)
