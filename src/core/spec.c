@@ -292,8 +292,9 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
 #endif
 
 /* Checks every spec's assertions on every span it selected, span by span in
- * tree order (so each span is loaded once for all the specs that selected
- * it), then the specs with no span. */
+ * arrival order (each span is loaded once for all the specs that selected
+ * it, and usually the spans' memory is read in order), then the specs with
+ * no span. */
 static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_specs, const spec_work *w,
                      const spanattr_table *tb, const spec_env *env, arena *a, spec_run *out)
 {
@@ -303,21 +304,26 @@ static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_
             total += w[i].n;
     uint32_t n_order = t ? t->n_spans : 0;
     uint32_t *start = total ? calloc((size_t)n_order + 2, sizeof *start) : NULL;
+    uint32_t *rank = total ? malloc(((size_t)n_order + 1) * sizeof *rank) : NULL; /* by pre-order position */
     uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL; /* spec << 32 | k */
     int rc = 0;
-    if (total && (!start || !pairs)) {
+    if (total && (!start || !pairs || !rank)) {
         rc = TC_ERR_NOMEM;
         goto out;
     }
-    if (total) { /* counting sort of (spec, k) by the span's position */
+    if (total) {
+        /* counting sort of (spec, k) by the span's arrival, which is
+           usually the order of the spans' memory */
+        for (uint32_t j = 0; j < n_order; j++)
+            rank[t->spans[j]->order] = j;
         for (uint32_t i = 0; i < n_specs; i++)
             for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
-                start[w[i].spans[k]->order + 2]++;
+                start[rank[w[i].spans[k]->order] + 2]++;
         for (uint32_t o = 0; o < n_order; o++)
             start[o + 2] += start[o + 1];
         for (uint32_t i = 0; i < n_specs; i++)
             for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
-                pairs[start[w[i].spans[k]->order + 1]++] = (uint64_t)i << 32 | k;
+                pairs[start[rank[w[i].spans[k]->order] + 1]++] = (uint64_t)i << 32 | k;
         for (size_t p = 0; p < total && !rc; p++) {
             if (p + 4 < total) {
                 const trace_span *nx = w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]];
@@ -334,6 +340,7 @@ static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_
 out:
     free(start);
     free(pairs);
+    free(rank);
     return rc;
 }
 
