@@ -114,6 +114,11 @@ void expr_free(expr **e);
  * e; the same pointer is passed to the attr lookup when evaluating). */
 void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size_t n), void *user);
 
+/* True when e's value depends on nothing but the texts of its attr:
+ * references (no var:, env: or function: functions may read the clock or
+ * randomness). Filters are pure. */
+bool expr_is_pure(const expr *e);
+
 /* The comparator of a statement, EXPR_CMP_NONE for a plain expression. */
 expr_cmp expr_comparator(const expr *e);
 

@@ -781,6 +781,41 @@ void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size
     each_attr_x(e->right, fn, user);
 }
 
+static bool pure_x(const xexpr *e);
+
+static bool pure_t(const xterm *t)
+{
+    if (!t)
+        return true;
+    if (t->kind == XT_VAR || t->kind == XT_ENV || t->kind == XT_CALL)
+        return false;
+    for (size_t i = 0; i < t->nparts; i++)
+        if (!pure_x(t->parts[i].e))
+            return false;
+    for (size_t i = 0; i < t->nargs; i++)
+        if (!pure_t(t->args[i]))
+            return false;
+    return true;
+}
+
+static bool pure_x(const xexpr *e)
+{
+    if (!e)
+        return true;
+    if (!pure_t(e->t) || !pure_x(e->l) || !pure_x(e->r))
+        return false;
+    for (size_t i = 0; i < e->nfilters; i++)
+        for (size_t k = 0; k < e->filters[i].nargs; k++)
+            if (!pure_t(e->filters[i].args[k]))
+                return false;
+    return true;
+}
+
+bool expr_is_pure(const expr *e)
+{
+    return pure_x(e->left) && pure_x(e->right);
+}
+
 expr_cmp expr_comparator(const expr *e)
 {
     return e->cmp;

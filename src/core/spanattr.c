@@ -378,6 +378,7 @@ typedef struct owner_row {
 struct spanattr_table {
     table_slot *slots; /* keys, open addressing, cap a power of two */
     uint32_t cap, n_cols;
+    uint64_t lens;     /* bit l: a key of length l (l < 63), bit 63: a longer one */
     const trace *t;   /* the trace the rows are for; NULL until begun */
     uint16_t *rows;   /* [order * n_cols + col] */
     uint32_t n_rows;
@@ -450,6 +451,7 @@ int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
     table_slot *sl = table_find(tb->slots, tb->cap, k->key, (uint32_t)k->n);
     if (!sl->key)
         *sl = (table_slot){k->key, (uint32_t)k->n, tb->n_cols++};
+    tb->lens |= 1ull << (k->n < 63 ? k->n : 63);
     k->col = (int)sl->col;
     return 0;
 }
@@ -479,7 +481,10 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
 static void scan_into(const spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
 {
     for (uint32_t j = 0; j < n; j++) {
-        table_slot *sl = table_find(tb->slots, tb->cap, attrs[j].key, attrs[j].key_len);
+        uint32_t kl = attrs[j].key_len;
+        if (!(tb->lens & (1ull << (kl < 63 ? kl : 63))))
+            continue; /* no key of this length: its bytes need not be read */
+        table_slot *sl = table_find(tb->slots, tb->cap, attrs[j].key, kl);
         if (sl->key)
             row[sl->col] = (uint16_t)(tag | (j + 1));
     }

@@ -171,8 +171,73 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     return rc ? -1 : 0;
 }
 
+/* The results of one assertion by the text of its only attr: reference
+ * (for assertions whose value depends on nothing else: expr_is_pure). Many
+ * spans share values (a resource's attributes, a status code, a method), so
+ * most checks become a lookup. Short texts are keyed by content, longer
+ * ones by address. */
+#define AMEMO_SLOTS 64
+#define AMEMO_TEXT 64
+
+typedef struct amemo_slot {
+    bool used;
+    int rc;          /* the lookup's outcome (EXPR_FOUND, ...) */
+    const char *val; /* its text */
+    size_t len;
+    spec_check res;
+} amemo_slot;
+
+typedef struct amemo {
+    const char *name; /* the attr: reference; NULL: none (a constant assertion) */
+    size_t n;
+    amemo_slot slot[AMEMO_SLOTS];
+} amemo;
+
+typedef struct ref_count {
+    const char *name;
+    size_t n;
+    int distinct; /* attr: references with distinct names, up to 2 */
+} ref_count;
+
+static void count_ref(void *user, const char *name, size_t n)
+{
+    ref_count *rc = user;
+    if (rc->distinct == 0 || (rc->distinct == 1 && (rc->n != n || memcmp(rc->name, name, n) != 0))) {
+        if (rc->distinct == 0) {
+            rc->name = name;
+            rc->n = n;
+        }
+        rc->distinct++;
+    }
+}
+
+static uint32_t amemo_hash(int rc, const char *val, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)rc ^ ((uint64_t)len << 8);
+    if (rc == EXPR_FOUND && len <= AMEMO_TEXT) {
+        for (size_t i = 0; i < len; i++) {
+            h ^= (unsigned char)val[i];
+            h *= 1099511628211ull;
+        }
+    } else if (rc == EXPR_FOUND) {
+        h ^= (uint64_t)(uintptr_t)val;
+        h *= 0x9E3779B97F4A7C15ull;
+    }
+    return (uint32_t)(h ^ (h >> 29));
+}
+
+static bool amemo_same(const amemo_slot *sl, int rc, const char *val, size_t len)
+{
+    if (!sl->used || sl->rc != rc || sl->len != len)
+        return false;
+    if (rc != EXPR_FOUND)
+        return true;
+    return len <= AMEMO_TEXT ? memcmp(sl->val, val, len) == 0 : sl->val == val;
+}
+
 /* One spec on its way through spec_evaluate. */
 typedef struct spec_work {
+    amemo **memo; /* per assertion, NULL when its result cannot be reused */
     const char *count; /* the number of spans selected, as text */
     sel_query *q;
     expr **parsed;   /* its assertions, parsed; NULL when r->error is set */
@@ -196,8 +261,9 @@ static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *
         return r->error ? 0 : TC_ERR_NOMEM;
     }
     w->parsed = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *w->parsed);
+    w->memo = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *w->memo);
     w->keys = arena_calloc(a, 1, sizeof *w->keys);
-    if (!w->parsed || !w->keys)
+    if (!w->parsed || !w->memo || !w->keys)
         return TC_ERR_NOMEM;
     for (uint32_t i = 0; i < d->n_assertions; i++) {
         const char *asrc = d->assertions[i] ? d->assertions[i] : "";
@@ -208,6 +274,14 @@ static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *
             r->error = msg ? msg : "invalid assertion";
             r->error_col = e.col;
             return 0;
+        }
+        ref_count refs = {NULL, 0, 0};
+        expr_each_attr(w->parsed[i], count_ref, &refs);
+        if (refs.distinct <= 1 && expr_is_pure(w->parsed[i])) {
+            if (!(w->memo[i] = arena_calloc(a, 1, sizeof *w->memo[i])))
+                return TC_ERR_NOMEM;
+            w->memo[i]->name = refs.name;
+            w->memo[i]->n = refs.n;
         }
     }
     return 0;
@@ -268,15 +342,37 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     for (uint32_t i = 0; i < d->n_assertions; i++) {
+        spec_check *ck = &sr->checks[i];
+        amemo *m = w->memo[i];
+        amemo_slot *sl = NULL;
+        if (m) { /* the same text as before: the same result */
+            const char *val = NULL;
+            size_t len = 0;
+            int lrc = m->name ? lookup_attr(&b.scope, m->name, m->n, &val, &len) : -1;
+            sl = &m->slot[amemo_hash(lrc, val, len) % AMEMO_SLOTS];
+            if (amemo_same(sl, lrc, val, len)) {
+                *ck = sl->res;
+                if (!ck->passed)
+                    sr->passed = false;
+                continue;
+            }
+            sl->used = false;
+            sl->rc = lrc;
+            sl->val = val;
+            sl->len = len;
+        }
         expr_result res;
         if (expr_eval_statement(w->parsed[i], &ctx, a, &res) != 0)
             return TC_ERR_NOMEM;
-        spec_check *ck = &sr->checks[i];
         ck->assertion = d->assertions[i];
         ck->passed = res.passed && !res.error;
         ck->observed = res.observed;
         ck->expected = res.expected;
         ck->error = res.error;
+        if (sl) {
+            sl->res = *ck;
+            sl->used = true;
+        }
         if (!ck->passed)
             sr->passed = false;
     }
