@@ -22,7 +22,7 @@ static uint64_t rnd(void *u) { (void)u; return 0x9E3779B97F4A7C15ULL; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    expr_ctx ctx = {lookup, lookup, lookup, NULL, now, rnd, NULL, false};
+    expr_ctx ctx = {lookup, lookup, lookup, NULL, now, rnd, NULL, false, NULL};
     arena *a = arena_new((size_t)64 << 20);
     expr *e = NULL;
     tc_error err;

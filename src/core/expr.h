@@ -54,6 +54,19 @@ enum {
 /* Looks a name up; on EXPR_FOUND sets *val and *len (need not be NUL-terminated). */
 typedef int (*expr_lookup_fn)(void *user, const char *name, size_t n, const char **val, size_t *len);
 
+/* Parsed JSON documents shared by many evaluations (a response body read
+ * by several json_path assertions is parsed once). Texts are known by
+ * address and length: while a cache lives, the texts its evaluations read
+ * (attribute values, the evaluation arena's strings) must not change or be
+ * freed. Not thread-safe. */
+typedef struct expr_cache expr_cache;
+
+/* A new cache, or NULL when out of memory. */
+expr_cache *expr_cache_new(void);
+
+/* Frees a cache and its documents; sets *c to NULL. Accepts NULL. */
+void expr_cache_free(expr_cache **c);
+
 /* What an evaluation may read. Any callback may be NULL: lookups then report
  * "not found"; functions needing time or randomness fail. */
 typedef struct expr_ctx {
@@ -66,6 +79,7 @@ typedef struct expr_ctx {
     void *env_user;
     bool attr_stable; /* attr lookups return NUL-terminated text that outlives the
                          results in the evaluation arena: used in place, not copied */
+    expr_cache *cache; /* NULL, or where parsed JSON documents are kept */
 } expr_ctx;
 
 typedef enum expr_cmp {

@@ -160,7 +160,9 @@ char *expr_format_duration(int64_t ns, char *buf)
     return buf;
 }
 
-expr_type expr_infer_type(const char *s, size_t len)
+/* expr_infer_type with the JSON documents from load(s, len) (a new
+ * reference or NULL). */
+static expr_type infer_with(const char *s, size_t len, json_t *(*load)(void *, const char *, size_t), void *u)
 {
     size_t n = num_len(s, len);
     if (n && n == len)
@@ -173,14 +175,14 @@ expr_type expr_infer_type(const char *s, size_t len)
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
     if (i < len && s[i] == '{') {
-        json_t *j = json_loadb(s, len, 0, NULL);
+        json_t *j = load(u, s, len);
         bool obj = j && json_is_object(j);
         json_decref(j);
         if (obj)
             return EXPR_JSON;
     }
     if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-        json_t *j = json_loadb(s, len, 0, NULL);
+        json_t *j = load(u, s, len);
         bool objs = j && json_is_array(j);
         for (size_t k = 0; objs && k < json_array_size(j); k++)
             objs = json_is_object(json_array_get(j, k));
@@ -188,6 +190,29 @@ expr_type expr_infer_type(const char *s, size_t len)
         return objs ? EXPR_JSON : EXPR_ARRAY;
     }
     return EXPR_STRING;
+}
+
+/* Texts starting with '{' or '[' parse the same with or without
+   JSON_DECODE_ANY, so one document serves typing and json_path. */
+static json_t *load_plain(void *u, const char *s, size_t len)
+{
+    (void)u;
+    return json_loadb(s, len, 0, NULL);
+}
+
+static json_t *load_cached(void *u, const char *s, size_t len)
+{
+    return xjson_load(u, s, len, NULL, 0);
+}
+
+expr_type expr_infer_type(const char *s, size_t len)
+{
+    return infer_with(s, len, load_plain, NULL);
+}
+
+expr_type xv_infer(xeval *ev, const char *s, size_t len)
+{
+    return ev->ctx->cache ? infer_with(s, len, load_cached, ev) : infer_with(s, len, load_plain, NULL);
 }
 
 /* ---- values ---- */
@@ -208,7 +233,10 @@ int xv_typed(xeval *ev, expr_type t, const char *s, size_t len, expr_value *out)
 
 int xv_from_string(xeval *ev, const char *s, size_t len, expr_value *out)
 {
-    return xv_typed(ev, expr_infer_type(s, len), s, len, out);
+    int rc = xv_typed(ev, EXPR_STRING, s, len, out); /* typed on the copy: a stable text */
+    if (!rc)
+        out->type = xv_infer(ev, out->text, out->len);
+    return rc;
 }
 
 const char *expr_value_text(const expr_value *v, arena *a)
@@ -275,7 +303,7 @@ static int lookup(xeval *ev, const xterm *t, expr_value *out)
     if (rc == EXPR_FOUND && t->kind == XT_ATTR && ev->ctx->attr_stable && val && val[len] == '\0' &&
         len <= EXPR_MAX_STRING) {
         memset(out, 0, sizeof *out);
-        out->type = expr_infer_type(val, len);
+        out->type = xv_infer(ev, val, len);
         out->text = val;
         out->len = len;
         return 0;

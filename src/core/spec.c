@@ -46,6 +46,7 @@ typedef struct span_scope {
     const trace_span *span;
     uint32_t n_selected;
     const char *count; /* n_selected as text, in the evaluation's arena */
+    expr_cache *json;  /* NULL or the run's parsed JSON documents */
 } span_scope;
 
 static int lookup_attr(void *user, const char *name, size_t n, const char **val, size_t *len)
@@ -101,6 +102,7 @@ static void make_ctx(expr_ctx *ctx, const spec_env *env, span_scope *scope)
     memset(ctx, 0, sizeof *ctx);
     ctx->attr = lookup_attr;
     ctx->attr_stable = true; /* span attributes live in the trace set, the rest in the run's arena */
+    ctx->cache = scope->json;
     ctx->user = scope;
     if (env) {
         ctx->var = env->var;
@@ -335,10 +337,10 @@ static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result 
 
 /* Checks spec d's assertions on the k-th span of its result. */
 static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, const spanattr_table *tb,
-                      const spec_env *env, arena *a, spec_result *r, uint32_t k)
+                      expr_cache *json, const spec_env *env, arena *a, spec_result *r, uint32_t k)
 {
     spec_span_result *sr = &r->spans[k];
-    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count}, env};
+    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count, json}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     for (uint32_t i = 0; i < d->n_assertions; i++) {
@@ -392,7 +394,7 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
  * it, and usually the spans' memory is read in order), then the specs with
  * no span. */
 static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_specs, const spec_work *w,
-                     const spanattr_table *tb, const spec_env *env, arena *a, spec_run *out)
+                     const spanattr_table *tb, expr_cache *json, const spec_env *env, arena *a, spec_run *out)
 {
     size_t total = 0;
     for (uint32_t i = 0; i < n_specs; i++)
@@ -427,12 +429,12 @@ static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_
                 PREFETCH(nx->ext);
             }
             uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
-            rc = check_span(ts, &specs[i], &w[i], tb, env, a, &out->specs[i], k);
+            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
         }
     }
     for (uint32_t i = 0; i < n_specs && !rc; i++)
         if (!out->specs[i].error && w[i].n == 0)
-            rc = check_span(ts, &specs[i], &w[i], tb, env, a, &out->specs[i], 0);
+            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], 0);
 out:
     free(start);
     free(pairs);
@@ -471,7 +473,7 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         expr_free(&e);
         return TC_ERR_NOMEM;
     }
-    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count}, env};
+    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count, NULL}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;
@@ -543,8 +545,11 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
         w[i].n = ns[i];
         rc = alloc_results(&specs[i], &w[i], a, r);
     }
-    if (!rc)
-        rc = check_all(ts, t, specs, n_specs, w, use_tb, env, a, out);
+    if (!rc) {
+        expr_cache *json = expr_cache_new(); /* without one, each evaluation parses */
+        rc = check_all(ts, t, specs, n_specs, w, use_tb, json, env, a, out);
+        expr_cache_free(&json);
+    }
     for (uint32_t i = 0; w && i < n_specs; i++)
         free_work(&specs[i], &w[i]);
     spanattr_table_free(&tb);
