@@ -499,6 +499,7 @@ typedef struct matcher {
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
     uint8_t *memo;  /* [step * n + order]: 0 unknown, 1 no, 2 yes; NULL = none */
+    bool full;      /* memo is prefilled: no entry is unknown */
     uint32_t *next; /* last step with a pseudo-class: next[i] = first match at >= i (n: none) */
     uint32_t *prev; /* and prev[i] = last match at <= i (UINT32_MAX: none) */
     uint64_t work;
@@ -694,6 +695,15 @@ static void sweep(matcher *m, const sel_step *steps, uint32_t k, uint32_t n, uin
 {
     for (uint32_t s = k; s < n; s++)
         cover[s] = lo;
+    if (k == n - 1 && m->full) { /* one step, its results known: a scan */
+        if (!spend(m, hi - lo))
+            return;
+        const uint8_t *mm = m->memo + (size_t)k * m->t->n_spans;
+        for (uint32_t i = lo; i < hi && !m->err; i++)
+            if (mm[i] == 2)
+                list_push(m, out, m->t->preorder[i]);
+        return;
+    }
     for (uint32_t i = lo; i < hi && !m->err; i++) {
         if (!spend(m, n - k))
             break;
@@ -754,6 +764,7 @@ static void match_chain(matcher *m, const sel_chain *ch, uint8_t *memo, list *ou
         tail_free[s] = s + 1 == n || (tail_free[s + 1] && ch->steps[s + 1].pseudo == PS_NONE);
     bool need_memo = !memo && n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans && !tail_free[0];
     m->memo = memo ? memo : need_memo ? calloc((size_t)n * spans, 1) : NULL;
+    m->full = memo != NULL;
     if (n > 1 && ch->steps[n - 1].pseudo != PS_NONE) {
         m->next = malloc((spans + 1) * sizeof *m->next);
         m->prev = malloc((spans + 1) * sizeof *m->prev);
@@ -773,6 +784,7 @@ static void match_chain(matcher *m, const sel_chain *ch, uint8_t *memo, list *ou
         match_steps(m, ch->steps, 0, n, 0, m->t->n_spans, tail_free, cover, out);
     if (!memo)
         free(m->memo);
+    m->full = false;
     free(m->next);
     free(m->prev);
     m->memo = NULL;
@@ -906,7 +918,7 @@ int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace 
     }
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
-    matcher m = {trace_set_arena(ts), tb, t, NULL, 0, NULL, NULL, NULL, 0, 0};
+    matcher m = {trace_set_arena(ts), tb, t, NULL, 0, NULL, false, NULL, NULL, 0, 0};
     m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
