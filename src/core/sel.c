@@ -861,9 +861,12 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
         if (i + 8 < n)
             PREFETCH(m->t->spans[i + 8]);
         if (i + 4 < n) {
-            PREFETCH(m->t->spans[i + 4]->attrs);
-            PREFETCH(m->t->spans[i + 4]->ext);
+            const trace_span *ahead = m->t->spans[i + 4];
+            for (uint32_t j = 0; j < ahead->n_attrs; j += 2) /* 64-byte lines of 32-byte attributes */
+                PREFETCH(&ahead->attrs[j]);
+            PREFETCH(ahead->ext);
         }
+
         const trace_span *sp = m->t->spans[i];
         size_t o = sp->order;
         if (m->tb)

@@ -557,6 +557,25 @@ void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
             row[c] = rr[c] ? rr[c] : sr[c];
 }
 
+void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage)
+{
+    if (!tb || !tb->t || sp->order >= tb->n_rows)
+        return;
+    const uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
+    if (stage == 0) {
+        PREFETCH(row);
+        return;
+    }
+    for (uint32_t c = 0; c < tb->n_cols; c++) {
+        uint16_t e = row[c];
+        if (e == TABLE_NONE || e == TABLE_SCAN)
+            continue;
+        uint32_t idx = (e & TABLE_INDEX) - 1u;
+        if ((e & ~TABLE_INDEX) == TABLE_OWN && idx < sp->n_attrs)
+            PREFETCH(&sp->attrs[idx]);
+    }
+}
+
 int spanattr_table_fill(spanattr_table *tb, const trace *t)
 {
     int rc = spanattr_table_begin(tb, t);

@@ -76,6 +76,11 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t);
  * Out of memory leaves spans unrecorded. */
 void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp);
 
+/* Starts loading what lookups of sp through tb will read: stage 0 its
+ * row, stage 1 (the row loaded by then) its attributes the row points to.
+ * Only a hint: no effect on results. */
+void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage);
+
 /* spanattr_table_begin, then every span of t recorded. */
 int spanattr_table_fill(spanattr_table *tb, const trace *t);
 

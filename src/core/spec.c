@@ -423,11 +423,17 @@ static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_
             for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
                 pairs[start[rank[w[i].spans[k]->order] + 1]++] = (uint64_t)i << 32 | k;
         for (size_t p = 0; p < total && !rc; p++) {
-            if (p + 4 < total) {
-                const trace_span *nx = w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]];
-                PREFETCH(nx);
+            /* load ahead: the span, then its row of the key table, then
+               the attributes the row points to */
+            if (p + 12 < total)
+                PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
+            if (p + 8 < total) {
+                const trace_span *nx = w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]];
                 PREFETCH(nx->ext);
+                spanattr_table_prefetch(tb, nx, 0);
             }
+            if (p + 4 < total)
+                spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
             uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
             rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
         }
