@@ -54,6 +54,19 @@ enum {
 /* Looks a name up; on EXPR_FOUND sets *val and *len (need not be NUL-terminated). */
 typedef int (*expr_lookup_fn)(void *user, const char *name, size_t n, const char **val, size_t *len);
 
+/* Parsed JSON documents shared by many evaluations (a response body read
+ * by several json_path assertions is parsed once). Texts are known by
+ * address and length: while a cache lives, the texts its evaluations read
+ * (attribute values, the evaluation arena's strings) must not change or be
+ * freed. Not thread-safe. */
+typedef struct expr_cache expr_cache;
+
+/* A new cache, or NULL when out of memory. */
+expr_cache *expr_cache_new(void);
+
+/* Frees a cache and its documents; sets *c to NULL. Accepts NULL. */
+void expr_cache_free(expr_cache **c);
+
 /* What an evaluation may read. Any callback may be NULL: lookups then report
  * "not found"; functions needing time or randomness fail. */
 typedef struct expr_ctx {
@@ -64,6 +77,9 @@ typedef struct expr_ctx {
     int64_t (*now_ns)(void *env_user); /* Unix time in ns (UTC) */
     uint64_t (*random_u64)(void *env_user);
     void *env_user;
+    bool attr_stable; /* attr lookups return NUL-terminated text that outlives the
+                         results in the evaluation arena: used in place, not copied */
+    expr_cache *cache; /* NULL, or where parsed JSON documents are kept */
 } expr_ctx;
 
 typedef enum expr_cmp {
@@ -100,8 +116,22 @@ typedef enum expr_mode {
  * and the 1-based column of the offending token. */
 int expr_parse(const char *src, size_t len, expr_mode mode, expr **out, tc_error *err);
 
+/* As expr_parse, with the expression allocated in the caller's arena `a`
+ * (expr_free then releases nothing). Evaluating it with the same arena uses
+ * its literal texts in place instead of copying them per evaluation. */
+int expr_parse_in(arena *a, const char *src, size_t len, expr_mode mode, expr **out, tc_error *err);
+
 /* Frees a parsed expression and sets *e to NULL. Accepts NULL. */
 void expr_free(expr **e);
+
+/* Calls fn for every attr: reference of e (name[0..n) lives as long as
+ * e; the same pointer is passed to the attr lookup when evaluating). */
+void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size_t n), void *user);
+
+/* True when e's value depends on nothing but the texts of its attr:
+ * references (no var:, env: or function: functions may read the clock or
+ * randomness). Filters are pure. */
+bool expr_is_pure(const expr *e);
 
 /* The comparator of a statement, EXPR_CMP_NONE for a plain expression. */
 expr_cmp expr_comparator(const expr *e);

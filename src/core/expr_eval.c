@@ -127,9 +127,20 @@ char *expr_format_duration(int64_t ns, char *buf)
     }
     static const char *units[] = {"ns", "us", "ms"};
     if (ns < 1000000000LL) {
+        /* ns / div rounded half to even, as printf's "%.0f" rounds it */
         int scale = ns < 1000 ? 0 : ns < 1000000 ? 1 : 2;
-        double div = scale == 0 ? 1 : scale == 1 ? 1e3 : 1e6;
-        snprintf(buf, 32, "%.0f%s", (double)ns / div, units[scale]);
+        int64_t div = scale == 0 ? 1 : scale == 1 ? 1000 : 1000000;
+        int64_t q = ns / div, r = ns % div;
+        if (2 * r > div || (2 * r == div && (q & 1)))
+            q++;
+        char tmp[24], *e = tmp + sizeof tmp, *p = e;
+        do {
+            *--p = (char)('0' + q % 10);
+            q /= 10;
+        } while (q);
+        size_t n = (size_t)(e - p);
+        memcpy(buf, p, n);
+        memcpy(buf + n, units[scale], 3);
         return buf;
     }
     double v = (double)ns / 1e9;
@@ -149,7 +160,9 @@ char *expr_format_duration(int64_t ns, char *buf)
     return buf;
 }
 
-expr_type expr_infer_type(const char *s, size_t len)
+/* expr_infer_type with the JSON documents from load(s, len) (a new
+ * reference or NULL). */
+static expr_type infer_with(const char *s, size_t len, json_t *(*load)(void *, const char *, size_t), void *u)
 {
     size_t n = num_len(s, len);
     if (n && n == len)
@@ -162,14 +175,14 @@ expr_type expr_infer_type(const char *s, size_t len)
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
     if (i < len && s[i] == '{') {
-        json_t *j = json_loadb(s, len, 0, NULL);
+        json_t *j = load(u, s, len);
         bool obj = j && json_is_object(j);
         json_decref(j);
         if (obj)
             return EXPR_JSON;
     }
     if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-        json_t *j = json_loadb(s, len, 0, NULL);
+        json_t *j = load(u, s, len);
         bool objs = j && json_is_array(j);
         for (size_t k = 0; objs && k < json_array_size(j); k++)
             objs = json_is_object(json_array_get(j, k));
@@ -177,6 +190,29 @@ expr_type expr_infer_type(const char *s, size_t len)
         return objs ? EXPR_JSON : EXPR_ARRAY;
     }
     return EXPR_STRING;
+}
+
+/* Texts starting with '{' or '[' parse the same with or without
+   JSON_DECODE_ANY, so one document serves typing and json_path. */
+static json_t *load_plain(void *u, const char *s, size_t len)
+{
+    (void)u;
+    return json_loadb(s, len, 0, NULL);
+}
+
+static json_t *load_cached(void *u, const char *s, size_t len)
+{
+    return xjson_load(u, s, len, NULL, 0);
+}
+
+expr_type expr_infer_type(const char *s, size_t len)
+{
+    return infer_with(s, len, load_plain, NULL);
+}
+
+expr_type xv_infer(xeval *ev, const char *s, size_t len)
+{
+    return ev->ctx->cache ? infer_with(s, len, load_cached, ev) : infer_with(s, len, load_plain, NULL);
 }
 
 /* ---- values ---- */
@@ -197,7 +233,10 @@ int xv_typed(xeval *ev, expr_type t, const char *s, size_t len, expr_value *out)
 
 int xv_from_string(xeval *ev, const char *s, size_t len, expr_value *out)
 {
-    return xv_typed(ev, expr_infer_type(s, len), s, len, out);
+    int rc = xv_typed(ev, EXPR_STRING, s, len, out); /* typed on the copy: a stable text */
+    if (!rc)
+        out->type = xv_infer(ev, out->text, out->len);
+    return rc;
 }
 
 const char *expr_value_text(const expr_value *v, arena *a)
@@ -261,6 +300,14 @@ static int lookup(xeval *ev, const xterm *t, expr_value *out)
     size_t len = 0;
     int rc = fn ? fn(ev->ctx->user, t->text, t->len, &val, &len) : EXPR_MISSING;
     ev->off = t->off;
+    if (rc == EXPR_FOUND && t->kind == XT_ATTR && ev->ctx->attr_stable && val && val[len] == '\0' &&
+        len <= EXPR_MAX_STRING) {
+        memset(out, 0, sizeof *out);
+        out->type = xv_infer(ev, val, len);
+        out->text = val;
+        out->len = len;
+        return 0;
+    }
     if (rc == EXPR_FOUND)
         return xv_from_string(ev, val ? val : "", val ? len : 0, out);
     if (t->kind != XT_ATTR)
@@ -332,12 +379,25 @@ static int eval_term(xeval *ev, const xterm *t, expr_value *out)
     int rc = 0;
     switch (t->kind) {
     case XT_NUMBER:
-        rc = xv_typed(ev, EXPR_NUMBER, t->text, t->len, out);
-        break;
     case XT_DURATION:
-        rc = xv_typed(ev, EXPR_DURATION, t->text, t->len, out);
+        if (ev->borrow) { /* the text outlives the result: no copy */
+            memset(out, 0, sizeof *out);
+            out->type = t->kind == XT_NUMBER ? EXPR_NUMBER : EXPR_DURATION;
+            out->text = t->text;
+            out->len = t->len;
+        } else {
+            rc = xv_typed(ev, t->kind == XT_NUMBER ? EXPR_NUMBER : EXPR_DURATION, t->text, t->len, out);
+        }
         break;
     case XT_STRING:
+        if (ev->borrow && t->nparts == 1 && t->parts[0].lit && t->parts[0].lit[t->parts[0].len] == '\0' &&
+            t->parts[0].len <= EXPR_MAX_STRING) {
+            memset(out, 0, sizeof *out);
+            out->type = expr_infer_type(t->parts[0].lit, t->parts[0].len);
+            out->text = t->parts[0].lit;
+            out->len = t->parts[0].len;
+            break;
+        }
         rc = eval_string(ev, t, out);
         break;
     case XT_ATTR:
@@ -552,13 +612,13 @@ static int cmp_ns(const expr_value *l, const expr_value *r)
 #define NOMATCH 100
 
 /* 0 pass, NOMATCH no match, TC_ERR_INPUT error (message in ev). */
-static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r)
+static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r);
+
+static int compare_text(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r, const char *ls,
+                        const char *rs)
 {
     expr_type lt = vtype(l), rt = vtype(r);
     bool dur = (lt == EXPR_DURATION || rt == EXPR_DURATION) && is_numeric(lt) && is_numeric(rt);
-    const char *ls = xv_unescaped(ev, l), *rs = xv_unescaped(ev, r);
-    if (!ls || !rs)
-        return xev_fail(ev, false, "out of memory");
     switch (cmp) {
     case EXPR_CMP_EQ:
     case EXPR_CMP_NE: {
@@ -609,7 +669,16 @@ static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_valu
     }
 }
 
-static const char *shown(xeval *ev, const expr_value *v, bool dur)
+static int compare(xeval *ev, expr_cmp cmp, const expr_value *l, const expr_value *r)
+{
+    const char *ls = xv_unescaped(ev, l), *rs = xv_unescaped(ev, r);
+    if (!ls || !rs)
+        return xev_fail(ev, false, "out of memory");
+    return compare_text(ev, cmp, l, r, ls, rs);
+}
+
+/* How a side is shown: durations formatted, else its unescaped text u. */
+static const char *shown(xeval *ev, const expr_value *v, bool dur, const char *u)
 {
     if (dur && !v->list && is_numeric(v->type)) {
         int64_t ns;
@@ -618,15 +687,19 @@ static const char *shown(xeval *ev, const expr_value *v, bool dur)
             return arena_strdup(ev->a, expr_format_duration(ns, buf));
         }
     }
-    return xv_unescaped(ev, v);
+    return u;
 }
 
 static void init_ev(xeval *ev, const expr_ctx *ctx, arena *a)
 {
     static const expr_ctx none;
-    memset(ev, 0, sizeof *ev);
     ev->a = a;
+    ev->borrow = false;
     ev->ctx = ctx ? ctx : &none;
+    ev->depth = 0;
+    ev->resolution = false;
+    ev->off = 0;
+    ev->msg[0] = '\0';
 }
 
 static const char *full_msg(xeval *ev)
@@ -640,6 +713,7 @@ int expr_eval_statement(const expr *e, const expr_ctx *ctx, arena *a, expr_resul
 {
     xeval ev;
     init_ev(&ev, ctx, a);
+    ev.borrow = e->home == a;
     memset(out, 0, sizeof *out);
     out->observed = "";
     out->expected = "";
@@ -654,11 +728,12 @@ int expr_eval_statement(const expr *e, const expr_ctx *ctx, arena *a, expr_resul
         return out->error ? 0 : TC_ERR_NOMEM;
     }
     bool dur = vtype(&l) == EXPR_DURATION || vtype(&r) == EXPR_DURATION;
-    out->observed = shown(&ev, &l, dur);
-    out->expected = shown(&ev, &r, dur);
+    const char *ls = xv_unescaped(&ev, &l), *rs = xv_unescaped(&ev, &r);
+    out->observed = ls ? shown(&ev, &l, dur, ls) : NULL;
+    out->expected = rs ? shown(&ev, &r, dur, rs) : NULL;
     if (!out->observed || !out->expected)
         return TC_ERR_NOMEM;
-    rc = compare(&ev, e->cmp, &l, &r);
+    rc = compare_text(&ev, e->cmp, &l, &r, ls, rs);
     out->passed = rc == 0;
     if (rc == TC_ERR_INPUT && !(out->error = full_msg(&ev)))
         return TC_ERR_NOMEM;
@@ -676,6 +751,7 @@ int expr_eval(const expr *e, const expr_ctx *ctx, arena *a, expr_value *out, tc_
 {
     xeval ev;
     init_ev(&ev, ctx, a);
+    ev.borrow = e->home == a;
     if (xev_expr(&ev, e->left, out))
         return eval_err(&ev, e, err);
     return 0;

@@ -12,16 +12,71 @@
 
 /* ---- JSON helpers ---- */
 
+#define CACHE_SLOTS 8
+#define CACHE_MIN 256 /* shorter texts are parsed each time */
+
+struct expr_cache {
+    struct {
+        const char *s; /* NULL: empty */
+        size_t n;
+        json_t *doc;   /* NULL: the text is not JSON */
+        char err[JSON_ERROR_TEXT_LENGTH];
+    } e[CACHE_SLOTS];
+    unsigned next; /* the slot to replace next */
+};
+
+expr_cache *expr_cache_new(void)
+{
+    return calloc(1, sizeof(expr_cache));
+}
+
+void expr_cache_free(expr_cache **c)
+{
+    if (!c || !*c)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        json_decref((*c)->e[i].doc);
+    free(*c);
+    *c = NULL;
+}
+
+json_t *xjson_load(xeval *ev, const char *s, size_t n, char *err, size_t err_size)
+{
+    expr_cache *c = ev->ctx->cache;
+    if (c && n >= CACHE_MIN) {
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (c->e[i].s == s && c->e[i].n == n) {
+                if (!c->e[i].doc && err)
+                    snprintf(err, err_size, "%s", c->e[i].err);
+                return c->e[i].doc ? json_incref(c->e[i].doc) : NULL;
+            }
+        }
+    }
+    json_error_t je;
+    json_t *j = json_loadb(s, n, JSON_DECODE_ANY, &je);
+    if (!j && err)
+        snprintf(err, err_size, "%s", je.text);
+    if (c && n >= CACHE_MIN) {
+        unsigned k = c->next++ % CACHE_SLOTS;
+        json_decref(c->e[k].doc);
+        c->e[k].s = s;
+        c->e[k].n = n;
+        c->e[k].doc = j ? json_incref(j) : NULL;
+        snprintf(c->e[k].err, sizeof c->e[k].err, "%s", j ? "" : je.text);
+    }
+    return j;
+}
+
 static json_t *load_json(xeval *ev, const char *s, size_t n, const char *what)
 {
     if (n > EXPR_MAX_JSON) {
         xev_fail(ev, false, "%s too large (%zu bytes, limit %zu)", what, n, EXPR_MAX_JSON);
         return NULL;
     }
-    json_error_t je;
-    json_t *j = json_loadb(s, n, JSON_DECODE_ANY, &je);
+    char err[JSON_ERROR_TEXT_LENGTH];
+    json_t *j = xjson_load(ev, s, n, err, sizeof err);
     if (!j)
-        xev_fail(ev, false, "invalid JSON input: %s", je.text);
+        xev_fail(ev, false, "invalid JSON input: %s", err);
     return j;
 }
 

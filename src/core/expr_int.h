@@ -58,7 +58,8 @@ struct xexpr {
 };
 
 struct expr {
-    arena *a;
+    arena *a;          /* owned (expr_parse), or NULL (expr_parse_in) */
+    arena *home;       /* where the AST lives */
     const char *src;
     size_t len;
     xexpr *left;
@@ -75,6 +76,7 @@ int expr_parse_plain_string(arena *a, const char *s, size_t len, expr *out, tc_e
 
 typedef struct xeval {
     arena *a;
+    bool borrow;      /* the AST lives in `a`: literal texts are used in place */
     const expr_ctx *ctx;
     int depth;
     bool resolution;  /* the error is a resolution error */
@@ -86,6 +88,16 @@ typedef struct xeval {
 int xev_fail(xeval *ev, bool resolution, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int xev_expr(xeval *ev, const xexpr *e, expr_value *out);
+
+/* A parsed JSON document of s[0..n) (any top-level value), from the
+ * context's cache when it has one: a new reference (json_decref it), or
+ * NULL with the parser's message in err[0..err_size) (may be NULL). */
+struct json_t;
+struct json_t *xjson_load(xeval *ev, const char *s, size_t n, char *err, size_t err_size);
+
+/* expr_infer_type, through the context's cache for long texts; s must be
+ * stable (see expr_cache). */
+expr_type xv_infer(xeval *ev, const char *s, size_t len);
 
 /* A single item of the given text (copied) and inferred type. */
 int xv_from_string(xeval *ev, const char *s, size_t len, expr_value *out);

@@ -716,6 +716,25 @@ int expr_parse(const char *src, size_t len, expr_mode mode, expr **out, tc_error
         return rc;
     }
     e->a = a;
+    e->home = a;
+    *out = e;
+    return 0;
+}
+
+int expr_parse_in(arena *a, const char *src, size_t len, expr_mode mode, expr **out, tc_error *err)
+{
+    expr *e = arena_calloc(a, 1, sizeof *e);
+    char *copy = e ? arena_strndup(a, src, len) : NULL;
+    if (!copy)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    int rc = expr_parse_into(a, copy, len, mode, e, err);
+    if (rc) {
+        if (err && err->line == 0 && err->col == 0)
+            err->line = 1;
+        return rc;
+    }
+    e->a = NULL;
+    e->home = a;
     *out = e;
     return 0;
 }
@@ -725,8 +744,76 @@ void expr_free(expr **e)
     if (!e || !*e)
         return;
     arena *a = (*e)->a;
-    arena_free(&a);
+    if (a)
+        arena_free(&a);
     *e = NULL;
+}
+
+static void each_attr_x(const xexpr *e, void (*fn)(void *, const char *, size_t), void *user);
+
+static void each_attr_t(const xterm *t, void (*fn)(void *, const char *, size_t), void *user)
+{
+    if (!t)
+        return;
+    if (t->kind == XT_ATTR)
+        fn(user, t->text, t->len);
+    for (size_t i = 0; i < t->nparts; i++)
+        each_attr_x(t->parts[i].e, fn, user);
+    for (size_t i = 0; i < t->nargs; i++)
+        each_attr_t(t->args[i], fn, user);
+}
+
+static void each_attr_x(const xexpr *e, void (*fn)(void *, const char *, size_t), void *user)
+{
+    if (!e)
+        return;
+    each_attr_t(e->t, fn, user);
+    each_attr_x(e->l, fn, user);
+    each_attr_x(e->r, fn, user);
+    for (size_t i = 0; i < e->nfilters; i++)
+        for (size_t k = 0; k < e->filters[i].nargs; k++)
+            each_attr_t(e->filters[i].args[k], fn, user);
+}
+
+void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size_t n), void *user)
+{
+    each_attr_x(e->left, fn, user);
+    each_attr_x(e->right, fn, user);
+}
+
+static bool pure_x(const xexpr *e);
+
+static bool pure_t(const xterm *t)
+{
+    if (!t)
+        return true;
+    if (t->kind == XT_VAR || t->kind == XT_ENV || t->kind == XT_CALL)
+        return false;
+    for (size_t i = 0; i < t->nparts; i++)
+        if (!pure_x(t->parts[i].e))
+            return false;
+    for (size_t i = 0; i < t->nargs; i++)
+        if (!pure_t(t->args[i]))
+            return false;
+    return true;
+}
+
+static bool pure_x(const xexpr *e)
+{
+    if (!e)
+        return true;
+    if (!pure_t(e->t) || !pure_x(e->l) || !pure_x(e->r))
+        return false;
+    for (size_t i = 0; i < e->nfilters; i++)
+        for (size_t k = 0; k < e->filters[i].nargs; k++)
+            if (!pure_t(e->filters[i].args[k]))
+                return false;
+    return true;
+}
+
+bool expr_is_pure(const expr *e)
+{
+    return pure_x(e->left) && pure_x(e->right);
 }
 
 expr_cmp expr_comparator(const expr *e)

@@ -494,10 +494,12 @@ int sel_print(const sel_query *q, tc_buf *out)
 
 typedef struct matcher {
     arena *cache; /* computed attributes (the set's arena) */
+    spanattr_table *tb; /* NULL or where the spans have each key (filled in the first pass) */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
     uint32_t gen;
     uint8_t *memo;  /* [step * n + order]: 0 unknown, 1 no, 2 yes; NULL = none */
+    bool full;      /* memo is prefilled: no entry is unknown */
     uint32_t *next; /* last step with a pseudo-class: next[i] = first match at >= i (n: none) */
     uint32_t *prev; /* and prev[i] = last match at <= i (UINT32_MAX: none) */
     uint64_t work;
@@ -591,16 +593,17 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
     size_t tn = 0;
     char numbuf[32];
     tc_buf tb;
-    buf_init(&tb, 0);
+    bool own_buf = false;
     if (f->pk == P_NAME) {
         text = sp->name;
-        tn = strlen(text);
+        /* "=" on text needs no more than one byte past the value's length */
+        tn = !f->contains && f->kind == V_STRING ? strnlen(text, f->text_len + 1) : strlen(text);
     } else if (f->pk == P_KIND) {
         text = spanattr_kind(sp);
         tn = strlen(text);
     } else {
         tc_value v;
-        int rc = spanattr_get_key(m->cache, sp, &f->key, &v);
+        int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
         if (rc == TC_ERR_NOMEM)
             m->err = TC_ERR_NOMEM;
         if (rc == 0) {
@@ -613,6 +616,8 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
                 tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v.u.i);
                 text = numbuf;
             } else {
+                buf_init(&tb, 0);
+                own_buf = true;
                 value_to_text(&tb, &v);
                 text = buf_str(&tb);
                 tn = tb.len;
@@ -626,7 +631,8 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
         ok = num_equal(f, text, tn);
     else
         ok = tn == f->text_len && memcmp(text, f->text, tn) == 0;
-    buf_free(&tb);
+    if (own_buf)
+        buf_free(&tb);
     return ok;
 }
 
@@ -689,6 +695,15 @@ static void sweep(matcher *m, const sel_step *steps, uint32_t k, uint32_t n, uin
 {
     for (uint32_t s = k; s < n; s++)
         cover[s] = lo;
+    if (k == n - 1 && m->full) { /* one step, its results known: a scan */
+        if (!spend(m, hi - lo))
+            return;
+        const uint8_t *mm = m->memo + (size_t)k * m->t->n_spans;
+        for (uint32_t i = lo; i < hi && !m->err; i++)
+            if (mm[i] == 2)
+                list_push(m, out, m->t->preorder[i]);
+        return;
+    }
     for (uint32_t i = lo; i < hi && !m->err; i++) {
         if (!spend(m, n - k))
             break;
@@ -737,17 +752,19 @@ static void match_steps(matcher *m, const sel_step *steps, uint32_t k, uint32_t 
     finish(m, out, steps[k].pseudo, steps[k].nth);
 }
 
-static void match_chain(matcher *m, const sel_chain *ch, list *out)
+/* Matches one chain into *out. memo, when given, holds every step's filter
+ * result for every span (prefilled); else the chain memoises its own. */
+static void match_chain(matcher *m, const sel_chain *ch, uint8_t *memo, list *out)
 {
     uint32_t n = ch->n_steps;
     bool *tail_free = malloc(n * sizeof *tail_free);
     uint32_t *cover = malloc(n * sizeof *cover);
     size_t spans = m->t->n_spans;
-    bool need_memo = n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans;
     for (uint32_t s = n; s-- > 0;)
         tail_free[s] = s + 1 == n || (tail_free[s + 1] && ch->steps[s + 1].pseudo == PS_NONE);
-    need_memo = need_memo && !tail_free[0];
-    m->memo = need_memo ? calloc((size_t)n * spans, 1) : NULL;
+    bool need_memo = !memo && n > 1 && spans && (size_t)n <= SEL_MAX_MEMO / spans && !tail_free[0];
+    m->memo = memo ? memo : need_memo ? calloc((size_t)n * spans, 1) : NULL;
+    m->full = memo != NULL;
     if (n > 1 && ch->steps[n - 1].pseudo != PS_NONE) {
         m->next = malloc((spans + 1) * sizeof *m->next);
         m->prev = malloc((spans + 1) * sizeof *m->prev);
@@ -765,7 +782,9 @@ static void match_chain(matcher *m, const sel_chain *ch, list *out)
         m->err = TC_ERR_NOMEM;
     else if (!m->err)
         match_steps(m, ch->steps, 0, n, 0, m->t->n_spans, tail_free, cover, out);
-    free(m->memo);
+    if (!memo)
+        free(m->memo);
+    m->full = false;
     free(m->next);
     free(m->prev);
     m->memo = NULL;
@@ -774,43 +793,203 @@ static void match_chain(matcher *m, const sel_chain *ch, list *out)
     free(cover);
 }
 
-int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Two filters that always agree (same property, operator and value). */
+static bool same_filter(const sel_filter *a, const sel_filter *b)
 {
-    *out = NULL;
-    *n = 0;
+    return a->pk == b->pk && a->contains == b->contains && a->kind == b->kind &&
+           a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0 &&
+           strcmp(a->prop, b->prop) == 0;
+}
+
+/* The filter results of every step of every chain of qs, for every span, in
+ * one pass over the trace (each span is loaded once for all of them, and a
+ * filter repeated in several steps is evaluated once per span): memo[(first
+ * step of chain) * n + step * n + i] = 1 (no) or 2 (yes). NULL when out of
+ * memory or over SEL_MAX_MEMO; *chain_base[c] then is unset. */
+static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, size_t **chain_base)
+{
+    size_t n = m->t->n_spans, steps = 0, chains = 0, filters = 0;
+    *chain_base = NULL;
+    for (uint32_t q = 0; q < nq; q++) {
+        for (uint32_t c = 0; qs[q] && c < qs[q]->n_chains; c++) {
+            chains++;
+            steps += qs[q]->chains[c].n_steps;
+            for (uint32_t s = 0; s < qs[q]->chains[c].n_steps; s++)
+                filters += qs[q]->chains[c].steps[s].n_filters;
+        }
+    }
+    if (!n || !steps || steps > SEL_MAX_MEMO / n)
+        return NULL;
+    uint8_t *memo = malloc(steps * n);
+    size_t *base = malloc(chains * sizeof *base);
+    const sel_step **step = malloc(steps * sizeof *step);
+    sel_filter **uniq = malloc((filters ? filters : 1) * sizeof *uniq);
+    uint32_t *fidx = malloc((filters ? filters : 1) * sizeof *fidx); /* per filter in step order */
+    uint8_t *known = malloc(filters ? filters : 1);
+    if (!memo || !base || !step || !uniq || !fidx || !known) {
+        free(memo);
+        free(base);
+        memo = NULL;
+        goto out;
+    }
+    size_t k = 0, ch = 0, nf = 0, nu = 0;
+    for (uint32_t q = 0; q < nq; q++) {
+        for (uint32_t c = 0; qs[q] && c < qs[q]->n_chains; c++) {
+            base[ch++] = k * n;
+            for (uint32_t s = 0; s < qs[q]->chains[c].n_steps; s++) {
+                const sel_step *st = &qs[q]->chains[c].steps[s];
+                step[k++] = st;
+                for (uint32_t f = 0; f < st->n_filters; f++) {
+                    size_t u = 0;
+                    while (u < nu && !same_filter(uniq[u], &st->filters[f]))
+                        u++;
+                    if (u == nu)
+                        uniq[nu++] = &st->filters[f];
+                    fidx[nf++] = (uint32_t)u;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n && !m->err; i++) {
+        /* in arrival order, which is usually the order in memory */
+        if (i + 8 < n)
+            PREFETCH(m->t->spans[i + 8]);
+        if (i + 4 < n) {
+            const trace_span *ahead = m->t->spans[i + 4];
+            for (uint32_t j = 0; j < ahead->n_attrs; j += 2) /* 64-byte lines of 32-byte attributes */
+                PREFETCH(&ahead->attrs[j]);
+            PREFETCH(ahead->ext);
+        }
+
+        const trace_span *sp = m->t->spans[i];
+        size_t o = sp->order;
+        if (m->tb)
+            spanattr_table_fill_span(m->tb, sp);
+        memset(known, 0, nu);
+        nf = 0;
+        for (size_t s = 0; s < steps; s++) {
+            bool ok = true;
+            for (uint32_t f = 0; f < step[s]->n_filters; f++, nf++) {
+                if (!ok)
+                    continue;
+                uint32_t u = fidx[nf];
+                if (!known[u])
+                    known[u] = filter_matches(m, uniq[u], sp) ? 2 : 1;
+                ok = known[u] == 2;
+            }
+            memo[s * n + o] = ok ? 2 : 1;
+        }
+    }
+    *chain_base = base;
+out:
+    free(step);
+    free(uniq);
+    free(fidx);
+    free(known);
+    if (!*chain_base) {
+        free(memo);
+        memo = NULL;
+    }
+    return memo;
+}
+
+int sel_add_keys(sel_query *q, spanattr_table *tb)
+{
+    for (uint32_t c = 0; c < q->n_chains; c++)
+        for (uint32_t s = 0; s < q->chains[c].n_steps; s++)
+            for (uint32_t f = 0; f < q->chains[c].steps[s].n_filters; f++) {
+                sel_filter *fl = &q->chains[c].steps[s].filters[f];
+                if (fl->pk == P_ATTR && spanattr_table_add(tb, &fl->key))
+                    return TC_ERR_NOMEM;
+            }
+    return 0;
+}
+
+int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
+                  arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
+{
+    for (uint32_t q = 0; q < nq; q++) {
+        outs[q] = NULL;
+        ns[q] = 0;
+        rcs[q] = 0;
+    }
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
-    matcher m = {trace_set_arena(ts), t, NULL, 0, NULL, NULL, NULL, 0, 0};
+    matcher m = {trace_set_arena(ts), tb, t, NULL, 0, NULL, false, NULL, NULL, 0, 0};
     m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
-    list all = {0};
-    if (q->n_chains == 0) {
-        for (uint32_t i = 0; i < t->n_spans; i++)
-            list_push(&m, &all, t->preorder[i]);
+    size_t *base = NULL;
+    uint8_t *memo = prefill(&m, qs, nq, &base);
+    if (m.err == TC_ERR_NOMEM) {
+        free(memo);
+        free(base);
+        free(m.mark);
+        return TC_ERR_NOMEM;
     }
-    for (uint32_t c = 0; c < q->n_chains && !m.err; c++) {
-        list part = {0};
-        match_chain(&m, &q->chains[c], &part);
-        for (uint32_t k = 0; k < part.n; k++)
-            list_push(&m, &all, part.v[k]);
-        free(part.v);
+    size_t ch = 0;
+    int rc = 0;
+    for (uint32_t qi = 0; qi < nq && !rc; qi++) {
+        const sel_query *q = qs[qi];
+        if (!q)
+            continue;
+        m.err = 0;
+        m.work = 0;
+        list all = {0};
+        if (q->n_chains == 0) {
+            for (uint32_t i = 0; i < t->n_spans; i++)
+                list_push(&m, &all, t->preorder[i]);
+        }
+        for (uint32_t c = 0; c < q->n_chains; c++, ch++) {
+            if (m.err)
+                continue;
+            list part = {0};
+            match_chain(&m, &q->chains[c], memo ? memo + base[ch] : NULL, &part);
+            for (uint32_t k = 0; k < part.n; k++)
+                list_push(&m, &all, part.v[k]);
+            free(part.v);
+        }
+        if (!m.err && q->n_chains > 1)
+            finish(&m, &all, PS_NONE, 0);
+        trace_span **res = NULL;
+        if (!m.err) {
+            res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
+            if (!res)
+                m.err = TC_ERR_NOMEM;
+            else if (all.n)
+                memcpy(res, all.v, all.n * sizeof *res);
+        }
+        free(all.v);
+        if (m.err == TC_ERR_NOMEM)
+            rc = TC_ERR_NOMEM;
+        else if (m.err)
+            rcs[qi] = m.err;
+        else {
+            outs[qi] = res;
+            ns[qi] = all.n;
+        }
     }
-    if (!m.err && q->n_chains > 1)
-        finish(&m, &all, PS_NONE, 0);
-    trace_span **res = NULL;
-    if (!m.err) {
-        res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
-        if (!res)
-            m.err = TC_ERR_NOMEM;
-        else if (all.n)
-            memcpy(res, all.v, all.n * sizeof *res);
-    }
-    free(all.v);
+    free(memo);
+    free(base);
     free(m.mark);
-    if (m.err)
-        return m.err;
-    *out = res;
-    *n = all.n;
-    return 0;
+    if (rc) {
+        for (uint32_t q = 0; q < nq; q++) {
+            outs[q] = NULL;
+            ns[q] = 0;
+        }
+    }
+    return rc;
+}
+
+int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span ***out, uint32_t *n)
+{
+    int rc1 = 0;
+    int rc = sel_match_all(&q, 1, ts, t, NULL, a, out, n, &rc1);
+    return rc ? rc : rc1;
 }

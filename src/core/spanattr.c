@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
 enum {
     CA_NAME,
     CA_TYPE,
@@ -54,16 +60,35 @@ static const char *const type_prefix[][2] = {
     {"server.", "http"}, /* last: new conventions put server.* on db and rpc spans too */
 };
 #define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
+static const unsigned char type_prefix_len[N_PREFIX] = {5, 4, 3, 4, 10, 5, 10, 7};
 
+/* The type of the first prefix (in type_prefix order) that a key of
+ * attrs[0..n) starts with, in one pass over the keys; NULL for none. */
 static const char *type_of(const tc_attr *attrs, uint32_t n)
 {
-    for (size_t p = 0; p < N_PREFIX; p++) {
-        size_t pl = strlen(type_prefix[p][0]);
-        for (uint32_t i = 0; i < n; i++)
-            if (attrs[i].key_len >= pl && memcmp(attrs[i].key, type_prefix[p][0], pl) == 0)
-                return type_prefix[p][1];
+    size_t best = N_PREFIX;
+    for (uint32_t i = 0; i < n && best > 0; i++) {
+        const char *k = attrs[i].key;
+        uint32_t kl = attrs[i].key_len;
+        if (kl < 3)
+            continue;
+        size_t p;
+        switch (k[0]) { /* the prefixes all differ in their first byte */
+        case 'h': p = 0; break;
+        case 'u': p = 1; break;
+        case 'd': p = 2; break;
+        case 'r': p = 3; break;
+        case 'm': p = 4; break;
+        case 'f': p = 5; break;
+        case 'e': p = 6; break;
+        case 's': p = 7; break;
+        default: continue;
+        }
+        size_t pl = type_prefix_len[p];
+        if (p < best && kl >= pl && memcmp(k, type_prefix[p][0], pl) == 0)
+            best = p;
     }
-    return NULL;
+    return best < N_PREFIX ? type_prefix[best][1] : NULL;
 }
 
 const char *spanattr_type(const trace_span *sp)
@@ -88,9 +113,12 @@ const char *spanattr_kind(const trace_span *sp)
 
 static const char *fmt_u64(arena *a, uint64_t v)
 {
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    return arena_strdup(a, tmp);
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return arena_strndup(a, p, (size_t)(e - p));
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
@@ -297,6 +325,7 @@ void spanattr_key_init(spanattr_key *k, const char *key, size_t n)
     k->key = key;
     k->n = n;
     k->computed = -1;
+    k->col = -1;
     key_bit(key, n, k->bloom);
     if ((n > 15 && memcmp(key, "tracetest.span.", 15) == 0) ||
         (n == 11 && memcmp(key, "span.events", 11) == 0)) {
@@ -321,15 +350,280 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
     return hit;
 }
 
+/* ---- key tables ---- */
+
+/* A row entry: 0 the span lacks the key; TABLE_SCAN not recorded (scan);
+ * else where the winning attribute sits (resource > scope > the span's
+ * own, as lookups resolve it): source in the top two bits, 1 + index in
+ * the rest. */
+#define TABLE_NONE 0
+#define TABLE_SCAN 0xFFFF
+#define TABLE_OWN 0x0000
+#define TABLE_RES 0x4000
+#define TABLE_SCOPE 0x8000
+#define TABLE_INDEX 0x3FFF
+#define TABLE_MAX_ATTRS 0x3FFE /* more attributes in a group: not recorded */
+
+typedef struct table_slot {
+    const char *key; /* NULL: empty */
+    uint32_t len;
+    uint32_t col;
+} table_slot;
+
+typedef struct owner_row {
+    const void *owner; /* a resource or scope; NULL: empty */
+    uint16_t *row;     /* where its attributes have each key (0: absent) */
+} owner_row;
+
+struct spanattr_table {
+    table_slot *slots; /* keys, open addressing, cap a power of two */
+    uint32_t cap, n_cols;
+    uint64_t lens;     /* bit l: a key of length l (l < 63), bit 63: a longer one */
+    const trace *t;   /* the trace the rows are for; NULL until begun */
+    uint16_t *rows;   /* [order * n_cols + col] */
+    uint32_t n_rows;
+    owner_row *owners; /* resources' and scopes' rows, open addressing */
+    uint32_t owner_cap, n_owners;
+    bool owner_failed; /* out of memory for an owner row: spans scan */
+};
+
+/* A cheap hash of a key: length and three of its bytes (no loop). */
+static inline uint32_t table_hash(const char *key, uint32_t len)
+{
+    uint32_t h = len * 0x9E3779B1u;
+    if (len) {
+        h ^= (uint32_t)(unsigned char)key[len - 1] * 0x85EBCA6Bu;
+        h ^= (uint32_t)(unsigned char)key[len / 2] * 0xC2B2AE35u;
+        h ^= (uint32_t)(unsigned char)key[0] * 0x27D4EB2Fu;
+    }
+    return h ^ (h >> 15);
+}
+
+spanattr_table *spanattr_table_new(void)
+{
+    return calloc(1, sizeof(spanattr_table));
+}
+
+static void free_owners(spanattr_table *tb)
+{
+    for (uint32_t i = 0; i < tb->owner_cap; i++)
+        free(tb->owners[i].row);
+    free(tb->owners);
+    tb->owners = NULL;
+    tb->owner_cap = tb->n_owners = 0;
+    tb->owner_failed = false;
+}
+
+void spanattr_table_free(spanattr_table **tb)
+{
+    if (!tb || !*tb)
+        return;
+    free_owners(*tb);
+    free((*tb)->slots);
+    free((*tb)->rows);
+    free(*tb);
+    *tb = NULL;
+}
+
+static table_slot *table_find(table_slot *slots, uint32_t cap, const char *key, uint32_t len)
+{
+    for (uint32_t i = table_hash(key, len) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!slots[i].key || (slots[i].len == len && memcmp(slots[i].key, key, len) == 0))
+            return &slots[i];
+}
+
+int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
+{
+    if (k->computed >= 0 || k->n > UINT32_MAX || tb->t)
+        return 0;
+    if (4 * (tb->n_cols + 1) > tb->cap) { /* at most a quarter full: short probes */
+        uint32_t cap = tb->cap ? tb->cap * 2 : 64;
+        table_slot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return TC_ERR_NOMEM;
+        for (uint32_t i = 0; i < tb->cap; i++)
+            if (tb->slots[i].key)
+                *table_find(ns, cap, tb->slots[i].key, tb->slots[i].len) = tb->slots[i];
+        free(tb->slots);
+        tb->slots = ns;
+        tb->cap = cap;
+    }
+    table_slot *sl = table_find(tb->slots, tb->cap, k->key, (uint32_t)k->n);
+    if (!sl->key)
+        *sl = (table_slot){k->key, (uint32_t)k->n, tb->n_cols++};
+    tb->lens |= 1ull << (k->n < 63 ? k->n : 63);
+    k->col = (int)sl->col;
+    return 0;
+}
+
+int spanattr_table_begin(spanattr_table *tb, const trace *t)
+{
+    free(tb->rows);
+    free_owners(tb);
+    tb->rows = NULL;
+    tb->t = NULL;
+    tb->n_rows = 0;
+    if (!tb->n_cols || !t->indexed)
+        return 0;
+    if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / tb->n_cols)
+        return TC_ERR_LIMIT;
+    tb->rows = malloc(((size_t)t->n_spans * tb->n_cols + 1) * sizeof *tb->rows);
+    if (!tb->rows)
+        return TC_ERR_NOMEM;
+    memset(tb->rows, 0xFF, (size_t)t->n_spans * tb->n_cols * sizeof *tb->rows); /* all TABLE_SCAN */
+    tb->t = t;
+    tb->n_rows = t->n_spans;
+    return 0;
+}
+
+/* Records in row[col] = tag | (1 + index) where attrs[] has each column's
+ * key (the last of a repeated key). */
+static void scan_into(const spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t kl = attrs[j].key_len;
+        if (!(tb->lens & (1ull << (kl < 63 ? kl : 63))))
+            continue; /* no key of this length: its bytes need not be read */
+        table_slot *sl = table_find(tb->slots, tb->cap, attrs[j].key, kl);
+        if (sl->key)
+            row[sl->col] = (uint16_t)(tag | (j + 1));
+    }
+}
+
+/* The row of a resource's or scope's attributes, built on first use; NULL
+ * when out of memory. */
+static const uint16_t *owner_row_of(spanattr_table *tb, const void *owner, const tc_attr *attrs, uint32_t n,
+                                    uint16_t tag)
+{
+    if (tb->owner_cap) {
+        uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) &
+                     (tb->owner_cap - 1);
+        for (;; i = (i + 1) & (tb->owner_cap - 1)) {
+            if (tb->owners[i].owner == owner)
+                return tb->owners[i].row;
+            if (!tb->owners[i].owner)
+                break;
+        }
+    }
+    if (2 * (tb->n_owners + 1) > tb->owner_cap) {
+        uint32_t cap = tb->owner_cap ? tb->owner_cap * 2 : 64;
+        owner_row *no = calloc(cap, sizeof *no);
+        if (!no)
+            return NULL;
+        for (uint32_t i = 0; i < tb->owner_cap; i++) {
+            if (!tb->owners[i].owner)
+                continue;
+            uint32_t k = (uint32_t)((((uint64_t)(uintptr_t)tb->owners[i].owner >> 4) * 0x9E3779B97F4A7C15ull) >>
+                                    32) &
+                         (cap - 1);
+            while (no[k].owner)
+                k = (k + 1) & (cap - 1);
+            no[k] = tb->owners[i];
+        }
+        free(tb->owners);
+        tb->owners = no;
+        tb->owner_cap = cap;
+    }
+    uint16_t *row = calloc(tb->n_cols, sizeof *row);
+    if (!row)
+        return NULL;
+    scan_into(tb, attrs, n, tag, row);
+    uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & (tb->owner_cap - 1);
+    while (tb->owners[i].owner)
+        i = (i + 1) & (tb->owner_cap - 1);
+    tb->owners[i] = (owner_row){owner, row};
+    tb->n_owners++;
+    return row;
+}
+
+void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
+{
+    if (!tb->t || sp->order >= tb->n_rows || tb->t->preorder[sp->order] != sp)
+        return;
+    uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
+    if (sp->n_attrs > TABLE_MAX_ATTRS || sp->resource->n_attrs > TABLE_MAX_ATTRS ||
+        sp->scope->n_attrs > TABLE_MAX_ATTRS || tb->owner_failed)
+        return; /* the row stays TABLE_SCAN */
+    const uint16_t *rr = owner_row_of(tb, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
+    const uint16_t *sr = rr ? owner_row_of(tb, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
+    if (!rr || !sr) {
+        tb->owner_failed = true;
+        return;
+    }
+    memset(row, 0, tb->n_cols * sizeof *row);
+    scan_into(tb, sp->attrs, sp->n_attrs, TABLE_OWN, row);
+    for (uint32_t c = 0; c < tb->n_cols; c++) /* resource > scope > own */
+        if (rr[c] || sr[c])
+            row[c] = rr[c] ? rr[c] : sr[c];
+}
+
+void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage)
+{
+    if (!tb || !tb->t || sp->order >= tb->n_rows)
+        return;
+    const uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
+    if (stage == 0) {
+        PREFETCH(row);
+        return;
+    }
+    for (uint32_t c = 0; c < tb->n_cols; c++) {
+        uint16_t e = row[c];
+        if (e == TABLE_NONE || e == TABLE_SCAN)
+            continue;
+        uint32_t idx = (e & TABLE_INDEX) - 1u;
+        if ((e & ~TABLE_INDEX) == TABLE_OWN && idx < sp->n_attrs)
+            PREFETCH(&sp->attrs[idx]);
+    }
+}
+
+int spanattr_table_fill(spanattr_table *tb, const trace *t)
+{
+    int rc = spanattr_table_begin(tb, t);
+    if (rc || !tb->t)
+        return rc;
+    for (uint32_t i = 0; i < t->n_spans; i++) {
+        /* in arrival order, which is usually the order in memory */
+        if (i + 8 < t->n_spans)
+            PREFETCH(t->spans[i + 8]);
+        if (i + 4 < t->n_spans)
+            PREFETCH(t->spans[i + 4]->attrs);
+        spanattr_table_fill_span(tb, t->spans[i]);
+    }
+    return 0;
+}
+
 int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *out)
+{
+    return spanattr_get_key_in(a, sp, k, NULL, out);
+}
+
+int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out)
 {
     if (k->computed >= 0)
         return computed_value(a, sp, k->computed, out);
-    const tc_attr *at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
-    if (!at)
-        at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
-    if (!at && (sp->n_attrs <= 4 || maybe_has(a, sp, k)))
-        at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
+    uint16_t e = TABLE_SCAN;
+    if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
+        tb->t->preorder[sp->order] == sp)
+        e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
+    const tc_attr *at = NULL;
+    if (e != TABLE_SCAN) {
+        uint32_t idx = (e & TABLE_INDEX) - 1u;
+        if (e == TABLE_NONE)
+            at = NULL;
+        else if ((e & ~TABLE_INDEX) == TABLE_RES)
+            at = &sp->resource->attrs[idx];
+        else if ((e & ~TABLE_INDEX) == TABLE_SCOPE)
+            at = &sp->scope->attrs[idx];
+        else
+            at = &sp->attrs[idx];
+    } else {
+        at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
+        if (!at)
+            at = memo_find(k, sp->scope, sp->scope->attrs, sp->scope->n_attrs);
+        if (!at && (sp->n_attrs <= 4 || maybe_has(a, sp, k)))
+            at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
+    }
     if (at) {
         *out = at->value;
         return 0;

@@ -30,6 +30,7 @@ typedef struct spanattr_key {
     const char *key;
     size_t n;
     int computed; /* index of a computed value, -1 for none */
+    int col;      /* its column in a spanattr_table, -1 for none */
     uint64_t bloom[2]; /* the key's bit in a span's key filter */
     struct {
         const void *owner;  /* a resource or scope; NULL = empty slot */
@@ -42,6 +43,52 @@ void spanattr_key_init(spanattr_key *k, const char *key, size_t n);
 
 /* As spanattr_get, through a prepared key. */
 int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *out);
+
+/* A table of where keys sit among the spans' own attributes, for many
+ * lookups on one trace: filled by one pass over the spans (each span's
+ * attributes scanned once for all keys), it turns a lookup's scan of the
+ * span's attributes into one array read. Owns its memory (heap); keys
+ * added must outlive it. Not thread-safe. */
+typedef struct spanattr_table spanattr_table;
+
+#define SPANATTR_TABLE_MAX ((size_t)128 << 20) /* bytes of one table's rows */
+
+/* A new empty table, or NULL when out of memory. */
+spanattr_table *spanattr_table_new(void);
+
+/* Frees a table and sets *tb to NULL. Accepts NULL. */
+void spanattr_table_free(spanattr_table **tb);
+
+/* Makes k a column of tb (sets k->col; the same key text added twice shares
+ * a column). Computed keys get none. Call before spanattr_table_fill.
+ * Returns 0 or TC_ERR_NOMEM. */
+int spanattr_table_add(spanattr_table *tb, spanattr_key *k);
+
+/* Prepares tb's rows for trace t (indexed; t must outlive the table's use),
+ * every span unrecorded (lookups scan) until spanattr_table_fill_span.
+ * Keys can no longer be added. Returns 0, TC_ERR_NOMEM, or TC_ERR_LIMIT
+ * when the rows would pass SPANATTR_TABLE_MAX (then tb stays unused and
+ * lookups scan). */
+int spanattr_table_begin(spanattr_table *tb, const trace *t);
+
+/* Records where sp (a span of the begun trace) has each key: one scan of
+ * its attributes; its resource's and scope's are scanned once per table.
+ * Out of memory leaves spans unrecorded. */
+void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp);
+
+/* Starts loading what lookups of sp through tb will read: stage 0 its
+ * row, stage 1 (the row loaded by then) its attributes the row points to.
+ * Only a hint: no effect on results. */
+void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage);
+
+/* spanattr_table_begin, then every span of t recorded. */
+int spanattr_table_fill(spanattr_table *tb, const trace *t);
+
+/* As spanattr_get_key, reading the span's own attribute from tb when tb
+ * (may be NULL) was filled for the span's trace and k is one of its
+ * columns. */
+int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out);
 
 /* The span type Tracetest assigns: "http", "database", "rpc", "messaging",
  * "faas", "exception" or "general". */

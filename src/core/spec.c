@@ -5,6 +5,7 @@
 #include "spanattr.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SELECTED_COUNT "tracetest.selected_spans.count"
@@ -41,16 +42,17 @@ typedef struct span_scope {
     arena *a;     /* the evaluation's arena: strings made for a lookup */
     arena *cache; /* the trace set's arena: span attribute caches */
     key_cache *keys;
+    const spanattr_table *tb; /* NULL or the trace's attribute table */
     const trace_span *span;
     uint32_t n_selected;
-    char count[16];
+    const char *count; /* n_selected as text, in the evaluation's arena */
+    expr_cache *json;  /* NULL or the run's parsed JSON documents */
 } span_scope;
 
 static int lookup_attr(void *user, const char *name, size_t n, const char **val, size_t *len)
 {
     span_scope *s = user;
     if (n == strlen(SELECTED_COUNT) && memcmp(name, SELECTED_COUNT, n) == 0) {
-        snprintf(s->count, sizeof s->count, "%u", s->n_selected);
         *val = s->count;
         *len = strlen(s->count);
         return EXPR_FOUND;
@@ -59,11 +61,28 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
         return EXPR_NO_SPAN;
     tc_value v;
     spanattr_key *k = cached_key(s->keys, name, n);
-    if ((k ? spanattr_get_key(s->cache, s->span, k, &v) : spanattr_get(s->cache, s->span, name, n, &v)) != 0)
+    if ((k ? spanattr_get_key_in(s->cache, s->span, k, s->tb, &v) : spanattr_get(s->cache, s->span, name, n, &v)) !=
+        0)
         return EXPR_MISSING;
-    if (v.type == TC_V_STRING) {
+    if (v.type == TC_V_STRING) { /* in the trace set, which outlives the run */
         *val = v.u.str;
         *len = v.len;
+        return EXPR_FOUND;
+    }
+    if (v.type == TC_V_INT) { /* as value_to_text writes it */
+        char tmp[24], *e = tmp + sizeof tmp, *p = e;
+        uint64_t u = v.u.i < 0 ? (uint64_t)0 - (uint64_t)v.u.i : (uint64_t)v.u.i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v.u.i < 0)
+            *--p = '-';
+        char *copy = arena_strndup(s->a, p, (size_t)(e - p));
+        if (!copy)
+            return EXPR_MISSING;
+        *val = copy;
+        *len = (size_t)(e - p);
         return EXPR_FOUND;
     }
     tc_buf b;
@@ -82,6 +101,8 @@ static void make_ctx(expr_ctx *ctx, const spec_env *env, span_scope *scope)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->attr = lookup_attr;
+    ctx->attr_stable = true; /* span attributes live in the trace set, the rest in the run's arena */
+    ctx->cache = scope->json;
     ctx->user = scope;
     if (env) {
         ctx->var = env->var;
@@ -152,85 +173,279 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     return rc ? -1 : 0;
 }
 
-static int eval_spec(trace_set *ts, trace *t, const spec_def *d, const spec_env *env, arena *a,
-                     spec_result *r)
+/* The results of one assertion by the text of its only attr: reference
+ * (for assertions whose value depends on nothing else: expr_is_pure). Many
+ * spans share values (a resource's attributes, a status code, a method), so
+ * most checks become a lookup. Short texts are keyed by content, longer
+ * ones by address. */
+#define AMEMO_SLOTS 64
+#define AMEMO_TEXT 64
+
+typedef struct amemo_slot {
+    bool used;
+    int rc;          /* the lookup's outcome (EXPR_FOUND, ...) */
+    const char *val; /* its text */
+    size_t len;
+    spec_check res;
+} amemo_slot;
+
+typedef struct amemo {
+    const char *name; /* the attr: reference; NULL: none (a constant assertion) */
+    size_t n;
+    amemo_slot slot[AMEMO_SLOTS];
+} amemo;
+
+typedef struct ref_count {
+    const char *name;
+    size_t n;
+    int distinct; /* attr: references with distinct names, up to 2 */
+} ref_count;
+
+static void count_ref(void *user, const char *name, size_t n)
+{
+    ref_count *rc = user;
+    if (rc->distinct == 0 || (rc->distinct == 1 && (rc->n != n || memcmp(rc->name, name, n) != 0))) {
+        if (rc->distinct == 0) {
+            rc->name = name;
+            rc->n = n;
+        }
+        rc->distinct++;
+    }
+}
+
+static uint32_t amemo_hash(int rc, const char *val, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)rc ^ ((uint64_t)len << 8);
+    if (rc == EXPR_FOUND && len <= AMEMO_TEXT) {
+        for (size_t i = 0; i < len; i++) {
+            h ^= (unsigned char)val[i];
+            h *= 1099511628211ull;
+        }
+    } else if (rc == EXPR_FOUND) {
+        h ^= (uint64_t)(uintptr_t)val;
+        h *= 0x9E3779B97F4A7C15ull;
+    }
+    return (uint32_t)(h ^ (h >> 29));
+}
+
+static bool amemo_same(const amemo_slot *sl, int rc, const char *val, size_t len)
+{
+    if (!sl->used || sl->rc != rc || sl->len != len)
+        return false;
+    if (rc != EXPR_FOUND)
+        return true;
+    return len <= AMEMO_TEXT ? memcmp(sl->val, val, len) == 0 : sl->val == val;
+}
+
+/* One spec on its way through spec_evaluate. */
+typedef struct spec_work {
+    amemo **memo; /* per assertion, NULL when its result cannot be reused */
+    const char *count; /* the number of spans selected, as text */
+    sel_query *q;
+    expr **parsed;   /* its assertions, parsed; NULL when r->error is set */
+    key_cache *keys; /* its attr: keys */
+    trace_span **spans;
+    uint32_t n;
+} spec_work;
+
+/* Parses spec d's selector and assertions into w; a syntax error becomes the
+ * spec's result (r->error). 0 or TC_ERR_NOMEM. */
+static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *r)
 {
     memset(r, 0, sizeof *r);
     r->name = d->name;
     r->selector = d->selector;
-    trace_span **spans = NULL;
-    uint32_t n = 0;
-    int rc = select_spans(ts, t, d->selector, a, &spans, &n, &r->error, &r->error_col);
-    if (rc < 0)
-        return TC_ERR_NOMEM;
-    if (rc > 0) {
-        r->passed = false;
-        return 0;
+    tc_error e;
+    const char *src = d->selector ? d->selector : "";
+    if (sel_parse(src, strlen(src), &w->q, &e) != 0) {
+        r->error = arena_strdup(a, e.msg);
+        r->error_col = e.col;
+        return r->error ? 0 : TC_ERR_NOMEM;
     }
-    /* parse the assertions once */
-    expr **parsed = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *parsed);
-    if (!parsed)
+    w->parsed = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *w->parsed);
+    w->memo = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *w->memo);
+    w->keys = arena_calloc(a, 1, sizeof *w->keys);
+    if (!w->parsed || !w->memo || !w->keys)
         return TC_ERR_NOMEM;
-    int status = 0;
     for (uint32_t i = 0; i < d->n_assertions; i++) {
-        tc_error e;
-        const char *src = d->assertions[i] ? d->assertions[i] : "";
-        if (expr_parse(src, strlen(src), EXPR_PARSE_STATEMENT, &parsed[i], &e) != 0) {
-            char *msg = arena_alloc(a, strlen(src) + sizeof e.msg + 32);
+        const char *asrc = d->assertions[i] ? d->assertions[i] : "";
+        if (expr_parse_in(a, asrc, strlen(asrc), EXPR_PARSE_STATEMENT, &w->parsed[i], &e) != 0) {
+            char *msg = arena_alloc(a, strlen(asrc) + sizeof e.msg + 32);
             if (msg)
                 sprintf(msg, "assertion %u: %s", i + 1, e.msg);
             r->error = msg ? msg : "invalid assertion";
             r->error_col = e.col;
-            status = 1;
-            break;
+            return 0;
+        }
+        ref_count refs = {NULL, 0, 0};
+        expr_each_attr(w->parsed[i], count_ref, &refs);
+        if (refs.distinct <= 1 && expr_is_pure(w->parsed[i])) {
+            if (!(w->memo[i] = arena_calloc(a, 1, sizeof *w->memo[i])))
+                return TC_ERR_NOMEM;
+            w->memo[i]->name = refs.name;
+            w->memo[i]->n = refs.n;
         }
     }
-    if (status == 0) {
-        r->n_selected = n;
-        r->n_spans = n ? n : 1;
-        r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
-        if (!r->spans)
-            status = -1;
-        r->passed = true;
-        static key_cache kc_zero;
-        key_cache kc = kc_zero;
-        for (uint32_t k = 0; status == 0 && k < r->n_spans; k++) {
-            spec_span_result *sr = &r->spans[k];
-            sr->span = n ? spans[k] : NULL;
-            sr->passed = true;
-            sr->n_checks = d->n_assertions;
-            sr->checks = arena_calloc(a, d->n_assertions ? d->n_assertions : 1, sizeof *sr->checks);
-            if (!sr->checks) {
-                status = -1;
-                break;
-            }
-            both b = {{a, trace_set_arena(ts), &kc, sr->span, n, {0}}, env};
-            expr_ctx ctx;
-            make_both_ctx(&ctx, &b);
-            for (uint32_t i = 0; i < d->n_assertions; i++) {
-                expr_result res;
-                if (expr_eval_statement(parsed[i], &ctx, a, &res) != 0) {
-                    status = -1;
-                    break;
-                }
-                spec_check *ck = &sr->checks[i];
-                ck->assertion = d->assertions[i];
-                ck->passed = res.passed && !res.error;
-                ck->observed = res.observed;
-                ck->expected = res.expected;
-                ck->error = res.error;
+    return 0;
+}
+
+static void free_work(const spec_def *d, spec_work *w)
+{
+    sel_free(&w->q);
+    for (uint32_t i = 0; w->parsed && i < d->n_assertions; i++)
+        expr_free(&w->parsed[i]);
+}
+
+typedef struct key_add {
+    key_cache *keys;
+    spanattr_table *tb;
+    int rc;
+} key_add;
+
+static void add_key(void *user, const char *name, size_t n)
+{
+    key_add *ka = user;
+    spanattr_key *k = cached_key(ka->keys, name, n);
+    if (k && k->col < 0 && spanattr_table_add(ka->tb, k))
+        ka->rc = TC_ERR_NOMEM;
+}
+
+/* Sets up spec r's per-span results for the spans w selected. */
+static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result *r)
+{
+    char tmp[16];
+    snprintf(tmp, sizeof tmp, "%u", w->n);
+    if (!(w->count = arena_strdup(a, tmp)))
+        return TC_ERR_NOMEM;
+    r->n_selected = w->n;
+    r->n_spans = w->n ? w->n : 1;
+    r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
+    spec_check *checks = arena_calloc(a, (size_t)r->n_spans * (d->n_assertions ? d->n_assertions : 1),
+                                      sizeof *checks);
+    if (!r->spans || !checks)
+        return TC_ERR_NOMEM;
+    r->passed = true;
+    for (uint32_t k = 0; k < r->n_spans; k++) {
+        spec_span_result *sr = &r->spans[k];
+        sr->span = w->n ? w->spans[k] : NULL;
+        sr->passed = true;
+        sr->n_checks = d->n_assertions;
+        sr->checks = checks + (size_t)k * d->n_assertions;
+    }
+    return 0;
+}
+
+/* Checks spec d's assertions on the k-th span of its result. */
+static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, const spanattr_table *tb,
+                      expr_cache *json, const spec_env *env, arena *a, spec_result *r, uint32_t k)
+{
+    spec_span_result *sr = &r->spans[k];
+    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count, json}, env};
+    expr_ctx ctx;
+    make_both_ctx(&ctx, &b);
+    for (uint32_t i = 0; i < d->n_assertions; i++) {
+        spec_check *ck = &sr->checks[i];
+        amemo *m = w->memo[i];
+        amemo_slot *sl = NULL;
+        if (m) { /* the same text as before: the same result */
+            const char *val = NULL;
+            size_t len = 0;
+            int lrc = m->name ? lookup_attr(&b.scope, m->name, m->n, &val, &len) : -1;
+            sl = &m->slot[amemo_hash(lrc, val, len) % AMEMO_SLOTS];
+            if (amemo_same(sl, lrc, val, len)) {
+                *ck = sl->res;
                 if (!ck->passed)
                     sr->passed = false;
+                continue;
             }
-            if (!sr->passed)
-                r->passed = false;
+            sl->used = false;
+            sl->rc = lrc;
+            sl->val = val;
+            sl->len = len;
         }
-    } else {
-        r->passed = false;
+        expr_result res;
+        if (expr_eval_statement(w->parsed[i], &ctx, a, &res) != 0)
+            return TC_ERR_NOMEM;
+        ck->assertion = d->assertions[i];
+        ck->passed = res.passed && !res.error;
+        ck->observed = res.observed;
+        ck->expected = res.expected;
+        ck->error = res.error;
+        if (sl) {
+            sl->res = *ck;
+            sl->used = true;
+        }
+        if (!ck->passed)
+            sr->passed = false;
     }
-    for (uint32_t i = 0; i < d->n_assertions; i++)
-        expr_free(&parsed[i]);
-    return status < 0 ? TC_ERR_NOMEM : 0;
+    if (!sr->passed)
+        r->passed = false;
+    return 0;
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Checks every spec's assertions on every span it selected, span by span in
+ * arrival order (each span is loaded once for all the specs that selected
+ * it, and usually the spans' memory is read in order), then the specs with
+ * no span. */
+static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_specs, const spec_work *w,
+                     const spanattr_table *tb, expr_cache *json, const spec_env *env, arena *a, spec_run *out)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < n_specs; i++)
+        if (!out->specs[i].error)
+            total += w[i].n;
+    uint32_t n_order = t ? t->n_spans : 0;
+    uint32_t *start = total ? calloc((size_t)n_order + 2, sizeof *start) : NULL;
+    uint32_t *rank = total ? malloc(((size_t)n_order + 1) * sizeof *rank) : NULL; /* by pre-order position */
+    uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL; /* spec << 32 | k */
+    int rc = 0;
+    if (total && (!start || !pairs || !rank)) {
+        rc = TC_ERR_NOMEM;
+        goto out;
+    }
+    if (total) {
+        /* counting sort of (spec, k) by the span's arrival, which is
+           usually the order of the spans' memory */
+        for (uint32_t j = 0; j < n_order; j++)
+            rank[t->spans[j]->order] = j;
+        for (uint32_t i = 0; i < n_specs; i++)
+            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
+                start[rank[w[i].spans[k]->order] + 2]++;
+        for (uint32_t o = 0; o < n_order; o++)
+            start[o + 2] += start[o + 1];
+        for (uint32_t i = 0; i < n_specs; i++)
+            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
+                pairs[start[rank[w[i].spans[k]->order] + 1]++] = (uint64_t)i << 32 | k;
+        for (size_t p = 0; p < total && !rc; p++) {
+            /* load ahead: the span, then its row of the key table, then
+               the attributes the row points to */
+            if (p + 12 < total)
+                PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
+            if (p + 8 < total) {
+                const trace_span *nx = w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]];
+                PREFETCH(nx->ext);
+                spanattr_table_prefetch(tb, nx, 0);
+            }
+            if (p + 4 < total)
+                spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
+            uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
+            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
+        }
+    }
+    for (uint32_t i = 0; i < n_specs && !rc; i++)
+        if (!out->specs[i].error && w[i].n == 0)
+            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], 0);
+out:
+    free(start);
+    free(pairs);
+    free(rank);
+    return rc;
 }
 
 static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_env *env, arena *a,
@@ -257,7 +472,14 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         return 0;
     }
     key_cache kc = {0};
-    both b = {{a, trace_set_arena(ts), &kc, n ? spans[0] : NULL, n, {0}}, env};
+    char cnt[16];
+    snprintf(cnt, sizeof cnt, "%u", n);
+    const char *count = arena_strdup(a, cnt);
+    if (!count) {
+        expr_free(&e);
+        return TC_ERR_NOMEM;
+    }
+    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count, NULL}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;
@@ -265,7 +487,8 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
     if (expr_eval(e, &ctx, a, &v, &ee) != 0) {
         r->error = arena_strdup(a, ee.msg);
     } else {
-        r->value = expr_value_text(&v, a);
+        const char *text = expr_value_text(&v, a);
+        r->value = text ? arena_strdup(a, text) : NULL; /* its own copy: outputs become variables */
         if (!r->value)
             rc = -1;
     }
@@ -283,9 +506,62 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
     if (!out->specs || !out->outputs)
         return TC_ERR_NOMEM;
     out->passed = true;
+    /* parse everything, find the attribute keys, fill the table of the spans'
+       own attributes and select for all specs in one pass each, then check */
+    spec_work *w = arena_calloc(a, n_specs ? n_specs : 1, sizeof *w);
+    const sel_query **qs = arena_calloc(a, n_specs ? n_specs : 1, sizeof *qs);
+    trace_span ***sel = arena_calloc(a, n_specs ? n_specs : 1, sizeof *sel);
+    uint32_t *ns = arena_calloc(a, n_specs ? n_specs : 1, sizeof *ns);
+    int *rcs = arena_calloc(a, n_specs ? n_specs : 1, sizeof *rcs);
+    spanattr_table *tb = spanattr_table_new();
+    int rc = !w || !qs || !sel || !ns || !rcs || !tb ? TC_ERR_NOMEM : 0;
+    for (uint32_t i = 0; i < n_specs && !rc; i++) {
+        rc = prepare_spec(&specs[i], a, &w[i], &out->specs[i]);
+        if (!rc && !out->specs[i].error) {
+            qs[i] = w[i].q;
+            key_add ka = {w[i].keys, tb, 0};
+            for (uint32_t k = 0; k < specs[i].n_assertions; k++)
+                expr_each_attr(w[i].parsed[k], add_key, &ka);
+            rc = ka.rc ? ka.rc : sel_add_keys(w[i].q, tb);
+        }
+    }
+    spanattr_table *use_tb = tb;
+    if (!rc && t) {
+        if (!t->indexed && trace_index(ts, t))
+            rc = TC_ERR_NOMEM;
+        int frc = rc ? 0 : spanattr_table_begin(tb, t); /* the selection pass fills it */
+        if (frc == TC_ERR_NOMEM)
+            rc = frc;
+        else if (frc)
+            use_tb = NULL; /* too large: lookups scan */
+    }
+    if (!rc && t)
+        rc = sel_match_all(qs, n_specs, ts, t, use_tb, a, sel, ns, rcs);
+    for (uint32_t i = 0; i < n_specs && !rc; i++) {
+        spec_result *r = &out->specs[i];
+        if (r->error)
+            continue;
+        if (rcs[i] == TC_ERR_LIMIT) {
+            r->error = "the selector needs too much work on this trace (a pseudo-class after the first "
+                       "step on a deep trace)";
+            r->error_col = 0;
+            continue;
+        }
+        w[i].spans = sel[i];
+        w[i].n = ns[i];
+        rc = alloc_results(&specs[i], &w[i], a, r);
+    }
+    if (!rc) {
+        expr_cache *json = expr_cache_new(); /* without one, each evaluation parses */
+        rc = check_all(ts, t, specs, n_specs, w, use_tb, json, env, a, out);
+        expr_cache_free(&json);
+    }
+    for (uint32_t i = 0; w && i < n_specs; i++)
+        free_work(&specs[i], &w[i]);
+    spanattr_table_free(&tb);
+    if (rc)
+        return TC_ERR_NOMEM;
     for (uint32_t i = 0; i < n_specs; i++) {
-        if (eval_spec(ts, t, &specs[i], env, a, &out->specs[i]))
-            return TC_ERR_NOMEM;
         out->n_specs++;
         if (!out->specs[i].passed) {
             out->n_failed++;

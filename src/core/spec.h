@@ -4,8 +4,9 @@
  * reports print.
  *
  * Ownership: everything in a spec_run (strings, arrays) is allocated from
- * the arena given to spec_evaluate and lives as long as it; spans are
- * pointers into the trace set, which must outlive the run. */
+ * the arena given to spec_evaluate and lives as long as it; spans, and
+ * observed values read from span attributes, are pointers into the trace
+ * set, which must outlive the run. */
 #ifndef TC_SPEC_H
 #define TC_SPEC_H
 

@@ -71,7 +71,7 @@ CASE_HANDLER(expr)
 {
     lookups l = {param_json(c, "attrs"), param_json(c, "vars"), param_json(c, "env"),
                  case_param(c, "nospan") != NULL, 0x9E3779B97F4A7C15ULL};
-    expr_ctx ctx = {attr_fn, var_fn, env_fn, &l, fixed_now, fixed_random, &l};
+    expr_ctx ctx = {attr_fn, var_fn, env_fn, &l, fixed_now, fixed_random, &l, false, NULL};
     arena *a = arena_new(0);
     tc_error err;
     memset(&err, 0, sizeof err);

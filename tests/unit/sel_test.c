@@ -147,6 +147,84 @@ static void test_against_reference(void **state)
     }
 }
 
+/* Writes a random selector of up to 4 steps into src (its steps in st). */
+static size_t random_selector(ref_step *st, int *steps, char *src, size_t cap)
+{
+    size_t len = 0;
+    *steps = 1 + rand() % 4;
+    for (int k = 0; k < *steps; k++) {
+        st[k].c = rand() % 4 - 1;
+        st[k].pseudo = rand() % 3 == 0 ? 1 + rand() % 3 : 0;
+        st[k].nth = 1 + rand() % 3;
+        len += (size_t)snprintf(src + len, cap - len, "%sspan[", k ? " " : "");
+        if (st[k].c >= 0)
+            len += (size_t)snprintf(src + len, cap - len, "c=%d", st[k].c);
+        len += (size_t)snprintf(src + len, cap - len, "]%s",
+                                st[k].pseudo == 1   ? ":first"
+                                : st[k].pseudo == 2 ? ":last"
+                                : st[k].pseudo == 3 ? ":nth_child("
+                                                    : "");
+        if (st[k].pseudo == 3)
+            len += (size_t)snprintf(src + len, cap - len, "%d)", st[k].nth);
+    }
+    return len;
+}
+
+/* Many queries at once (one pass, repeated filters shared, keys recorded
+ * in a table during the pass) select what each selects alone. */
+static void test_batch_against_reference(void **state)
+{
+    (void)state;
+    srand(777);
+    enum { NQ = 12 };
+    for (int round = 0; round < 200; round++) {
+        trace_set *ts = trace_set_new(0);
+        uint32_t n = 1 + (uint32_t)(rand() % 40);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t parent = i == 0 || rand() % 10 == 0 ? 0 : 1 + (uint32_t)(rand() % i);
+            assert_int_equal(trace_set_add_span(ts, mk(ts, i, parent, rand() % 3), NULL), 0);
+        }
+        assert_int_equal(trace_set_index(ts), 0);
+        trace *t = trace_set_at(ts, 0);
+        sel_query *qs[NQ];
+        char srcs[NQ][256];
+        trace_span **want[NQ];
+        uint32_t n_want[NQ];
+        spanattr_table *tb = round % 2 ? spanattr_table_new() : NULL;
+        for (int q = 0; q < NQ; q++) {
+            ref_step st[4];
+            int steps;
+            size_t len = random_selector(st, &steps, srcs[q], sizeof srcs[q]);
+            want[q] = malloc((n + 1) * sizeof *want[q]);
+            n_want[q] = ref_match(t, st, 0, steps, 0, t->n_spans, want[q]);
+            tc_error e;
+            assert_int_equal(sel_parse(srcs[q], len, &qs[q], &e), 0);
+            if (tb)
+                assert_int_equal(sel_add_keys(qs[q], tb), 0);
+        }
+        if (tb)
+            assert_int_equal(spanattr_table_begin(tb, t), 0);
+        arena *a = arena_new(0);
+        trace_span **got[NQ];
+        uint32_t n_got[NQ];
+        int rcs[NQ];
+        assert_int_equal(sel_match_all((const sel_query *const *)qs, NQ, ts, t, tb, a, got, n_got, rcs), 0);
+        for (int q = 0; q < NQ; q++) {
+            assert_int_equal(rcs[q], 0);
+            if (n_got[q] != n_want[q])
+                fail_msg("%s: %u spans, want %u (round %d)", srcs[q], n_got[q], n_want[q], round);
+            for (uint32_t i = 0; i < n_got[q]; i++)
+                if (got[q][i] != want[q][i])
+                    fail_msg("%s: span %u is %s, want %s", srcs[q], i, got[q][i]->name, want[q][i]->name);
+            sel_free(&qs[q]);
+            free(want[q]);
+        }
+        spanattr_table_free(&tb);
+        arena_free(&a);
+        trace_set_free(&ts);
+    }
+}
+
 static trace_set *deep_chain(uint32_t n)
 {
     trace_set *ts = trace_set_new(0);
@@ -248,7 +326,7 @@ static void test_parse_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_deep_trace_linear),
+        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_batch_against_reference), cmocka_unit_test(test_deep_trace_linear),
         cmocka_unit_test(test_work_limit),        cmocka_unit_test(test_big_integers),
         cmocka_unit_test(test_parse_limits),
     };

@@ -12,6 +12,7 @@
 #include "core/trace.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static tc_attr *attrs(arena *a, int n, ...)
@@ -234,12 +235,108 @@ static void test_each(void **state)
     trace_set_free(&f.ts);
 }
 
+/* Lookups through a filled key table give what lookups without one give:
+ * random spans over shared resources and scopes, keys repeated within a
+ * group and across groups (resource > scope > span), computed keys, the
+ * name/kind/service.name fallbacks, a span with more attributes than a row
+ * records, and spans the table never saw. */
+static void test_table_agrees(void **state)
+{
+    (void)state;
+    static const char *const pool[] = {"a", "b", "service.name", "db.system", "http.method", "x.y.z", "name",
+                                       "kind", "", "long.key.of.some.length"};
+    enum { NP = sizeof pool / sizeof pool[0] };
+    static const char *const extra[] = {"tracetest.span.type", "tracetest.span.duration", "missing",
+                                        "tracetest.span.name"};
+    srand(4242);
+    for (int round = 0; round < 40; round++) {
+        trace_set *ts = trace_set_new(0);
+        arena *a = trace_set_arena(ts);
+        trace_resource *res[3];
+        trace_scope *sc[3];
+        for (int g = 0; g < 3; g++) {
+            res[g] = arena_calloc(a, 1, sizeof *res[g]);
+            sc[g] = arena_calloc(a, 1, sizeof *sc[g]);
+            sc[g]->name = g == 1 ? "" : "scope-lib";
+            sc[g]->version = "";
+            for (int which = 0; which < 2; which++) {
+                uint32_t n = (uint32_t)(rand() % 4);
+                tc_attr *at = arena_calloc(a, n ? n : 1, sizeof *at);
+                for (uint32_t i = 0; i < n; i++) {
+                    at[i].key = pool[rand() % NP];
+                    at[i].key_len = (uint32_t)strlen(at[i].key);
+                    at[i].value = (tc_value){TC_V_INT, 0, {.i = rand() % 100}};
+                }
+                if (which == 0) {
+                    res[g]->attrs = at;
+                    res[g]->n_attrs = n;
+                } else {
+                    sc[g]->attrs = at;
+                    sc[g]->n_attrs = n;
+                }
+            }
+        }
+        uint32_t n_spans = 1 + (uint32_t)(rand() % 30);
+        for (uint32_t i = 0; i < n_spans; i++) {
+            trace_span *sp = arena_calloc(a, 1, sizeof *sp);
+            sp->trace_id[0] = 9;
+            sp->span_id[7] = (uint8_t)(i + 1);
+            sp->parent_id[7] = (uint8_t)(i ? 1 + rand() % i : 0);
+            sp->name = "op";
+            sp->status_message = "";
+            sp->trace_state = "";
+            sp->start_ns = 1000;
+            sp->end_ns = 5000 + i;
+            uint32_t n = i == 3 ? 0x4000 : (uint32_t)(rand() % 8); /* span 3: too many to record */
+            sp->attrs = arena_calloc(a, n ? n : 1, sizeof *sp->attrs);
+            for (uint32_t k = 0; k < n; k++) {
+                const char *key = k < 8 || k == n - 1 ? pool[rand() % NP] : "filler";
+                sp->attrs[k].key = key;
+                sp->attrs[k].key_len = (uint32_t)strlen(key);
+                sp->attrs[k].value = (tc_value){TC_V_INT, 0, {.i = 1000 + k}};
+            }
+            sp->n_attrs = n;
+            int g = rand() % 3;
+            assert_int_equal(trace_set_add_span(ts, sp, NULL), 0);
+            sp->resource = res[g];
+            sp->scope = sc[rand() % 3];
+        }
+        assert_int_equal(trace_set_index(ts), 0);
+        trace *t = trace_set_at(ts, 0);
+        spanattr_key keys[NP + 4];
+        spanattr_table *tb = spanattr_table_new();
+        for (int k = 0; k < NP + 4; k++) {
+            const char *name = k < NP ? pool[k] : extra[k - NP];
+            spanattr_key_init(&keys[k], name, strlen(name));
+            assert_int_equal(spanattr_table_add(tb, &keys[k]), 0);
+        }
+        assert_int_equal(spanattr_table_begin(tb, t), 0);
+        for (uint32_t i = 0; i < t->n_spans; i++) /* half the spans recorded */
+            if (round % 2 == 0 || i % 2 == 0)
+                spanattr_table_fill_span(tb, t->spans[i]);
+        for (uint32_t i = 0; i < t->n_spans; i++) {
+            const trace_span *sp = t->spans[i];
+            for (int k = 0; k < NP + 4; k++) {
+                tc_value want, got;
+                int rw = spanattr_get(a, sp, keys[k].key, keys[k].n, &want);
+                int rg = spanattr_get_key_in(a, sp, &keys[k], tb, &got);
+                if (rw != rg)
+                    fail_msg("round %d span %u key \"%s\": %d, want %d", round, i, keys[k].key, rg, rw);
+                if (rw == 0 && !value_equal(&want, &got))
+                    fail_msg("round %d span %u key \"%s\": another value", round, i, keys[k].key);
+            }
+        }
+        spanattr_table_free(&tb);
+        trace_set_free(&ts);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_computed), cmocka_unit_test(test_status_kind_duration),
         cmocka_unit_test(test_type),     cmocka_unit_test(test_events),
-        cmocka_unit_test(test_each),
+        cmocka_unit_test(test_each),     cmocka_unit_test(test_table_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

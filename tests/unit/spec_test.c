@@ -1,0 +1,238 @@
+/* spec_test.c - spec evaluation on traces built in C: every check of a run
+ * equals the same assertion evaluated alone on that span (results reused
+ * between spans sharing a value must not differ from fresh ones), and
+ * assertions that read variables or call functions are evaluated anew on
+ * every span. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/spanattr.h"
+#include "core/spec.h"
+#include "core/trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_SPANS 400
+
+static const char long_a[] = "SELECT id, name, email, created_at FROM users WHERE id = $1 AND tenant = $2 LIMIT 1";
+
+/* A trace of N_SPANS spans under one root; span i has v (a value from a
+ * small pool: short and long strings, the long ones sometimes the same
+ * text at another address, ints), d (a duration-looking text) and, on
+ * every third span, w. Resources alternate between two. */
+static trace_set *make_trace(void)
+{
+    trace_set *ts = trace_set_new(0);
+    arena *a = trace_set_arena(ts);
+    trace_resource *res[2];
+    for (int r = 0; r < 2; r++) {
+        res[r] = arena_calloc(a, 1, sizeof *res[r]);
+        res[r]->attrs = arena_calloc(a, 1, sizeof *res[r]->attrs);
+        res[r]->attrs[0].key = "service.name";
+        res[r]->attrs[0].key_len = 12;
+        const char *svc = r ? "orders" : "payments";
+        res[r]->attrs[0].value = (tc_value){TC_V_STRING, (uint32_t)strlen(svc), {.str = svc}};
+        res[r]->n_attrs = 1;
+    }
+    for (uint32_t i = 0; i < N_SPANS; i++) {
+        trace_span *sp = arena_calloc(a, 1, sizeof *sp);
+        sp->trace_id[0] = 1;
+        sp->span_id[6] = (uint8_t)((i + 1) >> 8);
+        sp->span_id[7] = (uint8_t)(i + 1);
+        if (i)
+            sp->parent_id[7] = 1;
+        sp->name = i ? "child" : "root";
+        sp->status_message = "";
+        sp->trace_state = "";
+        sp->kind = (uint8_t)(i % 3);
+        sp->start_ns = 1000000;
+        sp->end_ns = 1000000 + (i % 7) * 250000;
+        uint32_t n = i % 3 == 0 ? 3 : 2;
+        tc_attr *at = arena_calloc(a, n, sizeof *at);
+        at[0].key = "v";
+        at[0].key_len = 1;
+        switch (i % 5) {
+        case 0:
+            at[0].value = (tc_value){TC_V_STRING, 3, {.str = "GET"}};
+            break;
+        case 1:
+            at[0].value = (tc_value){TC_V_STRING, 4, {.str = arena_strdup(a, "POST")}};
+            break;
+        case 2: /* the same long text, sometimes at the same address */
+            at[0].value = (tc_value){TC_V_STRING, (uint32_t)strlen(long_a),
+                                     {.str = i % 2 ? long_a : arena_strdup(a, long_a)}};
+            break;
+        case 3:
+            /* many values of one length: they share the reuse slots */
+            at[0].value = (tc_value){TC_V_INT, 0, {.i = 100 + (int64_t)(i * 37 % 900)}};
+            break;
+        default:
+            at[0].value = (tc_value){TC_V_STRING, 2, {.str = "42"}};
+            break;
+        }
+        at[1].key = "d";
+        at[1].key_len = 1;
+        const char *d = i % 2 ? "15ms" : "2s";
+        at[1].value = (tc_value){TC_V_STRING, (uint32_t)strlen(d), {.str = d}};
+        if (n == 3) {
+            at[2].key = "w";
+            at[2].key_len = 1;
+            at[2].value = (tc_value){TC_V_STRING, 1, {.str = "x"}};
+        }
+        sp->attrs = at;
+        sp->n_attrs = n;
+        assert_int_equal(trace_set_add_span(ts, sp, NULL), 0);
+        sp->resource = res[i % 2];
+    }
+    assert_int_equal(trace_set_index(ts), 0);
+    return ts;
+}
+
+typedef struct one_span {
+    arena *cache;
+    const trace_span *sp;
+    uint32_t n_selected;
+    char count[16];
+} one_span;
+
+/* The reference attr lookup: spanattr_get on one span, values as text. */
+static int ref_attr(void *user, const char *name, size_t n, const char **val, size_t *len)
+{
+    one_span *o = user;
+    static char text[256];
+    if (n == 30 && memcmp(name, "tracetest.selected_spans.count", 30) == 0) {
+        snprintf(o->count, sizeof o->count, "%u", o->n_selected);
+        *val = o->count;
+        *len = strlen(o->count);
+        return EXPR_FOUND;
+    }
+    tc_value v;
+    if (spanattr_get(o->cache, o->sp, name, n, &v) != 0)
+        return EXPR_MISSING;
+    tc_buf b;
+    buf_init(&b, 0);
+    value_to_text(&b, &v);
+    snprintf(text, sizeof text, "%s", buf_str(&b));
+    buf_free(&b);
+    *val = text;
+    *len = strlen(text);
+    return EXPR_FOUND;
+}
+
+static const char *s_or(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+static void test_checks_equal_fresh_evaluation(void **state)
+{
+    (void)state;
+    static const char *const assertions[] = {
+        "attr:v = \"GET\"",
+        "attr:v contains \"users\"",
+        "attr:v = 200",
+        "attr:v >= 500",
+        "attr:v >= 42",
+        "attr:v not-contains \"T\"",
+        "attr:d < 1s",
+        "attr:d = 15ms",
+        "attr:w = \"x\"",
+        "attr:service.name = \"orders\"",
+        "attr:tracetest.span.duration <= 1ms",
+        "attr:tracetest.span.kind = \"server\"",
+        "attr:tracetest.selected_spans.count > 100",
+        "attr:v + 1 = 43",
+        "attr:v | length > 3",
+        "attr:missing = 1",
+        "1 = 1",
+        "attr:v = attr:w",
+    };
+    enum { NA = sizeof assertions / sizeof assertions[0] };
+    trace_set *ts = make_trace();
+    trace *t = trace_set_at(ts, 0);
+    spec_def defs[3] = {
+        {"all", "span[]", assertions, NA},
+        {"children", "span[name=\"child\"]", assertions, NA},
+        {"orders", "span[service.name=\"orders\"]", assertions, NA},
+    };
+    arena *a = arena_new(0);
+    spec_run run;
+    assert_int_equal(spec_evaluate(ts, t, defs, 3, NULL, 0, NULL, a, &run), 0);
+    assert_int_equal(run.n_specs, 3);
+    uint64_t checked = 0;
+    for (uint32_t s = 0; s < run.n_specs; s++) {
+        const spec_result *r = &run.specs[s];
+        assert_null(r->error);
+        assert_true(r->n_selected > 0);
+        for (uint32_t k = 0; k < r->n_spans; k++) {
+            one_span o = {trace_set_arena(ts), r->spans[k].span, r->n_selected, {0}};
+            expr_ctx ctx = {.attr = ref_attr, .user = &o};
+            for (uint32_t i = 0; i < NA; i++) {
+                expr *e;
+                tc_error err;
+                assert_int_equal(expr_parse(assertions[i], strlen(assertions[i]), EXPR_PARSE_STATEMENT, &e, &err), 0);
+                arena *ra = arena_new(0);
+                expr_result want;
+                assert_int_equal(expr_eval_statement(e, &ctx, ra, &want), 0);
+                const spec_check *got = &r->spans[k].checks[i];
+                bool want_passed = want.passed && !want.error;
+                if (got->passed != want_passed || strcmp(s_or(got->observed), s_or(want.observed)) ||
+                    strcmp(s_or(got->expected), s_or(want.expected)) || strcmp(s_or(got->error), s_or(want.error)))
+                    fail_msg("spec %u span %u `%s`: got %d \"%s\" \"%s\" %s, want %d \"%s\" \"%s\" %s", s, k,
+                             assertions[i], got->passed, s_or(got->observed), s_or(got->expected),
+                             s_or(got->error), want_passed, s_or(want.observed), s_or(want.expected),
+                             s_or(want.error));
+                assert_ptr_equal(got->assertion, assertions[i]);
+                checked++;
+                arena_free(&ra);
+                expr_free(&e);
+            }
+        }
+    }
+    assert_true(checked > 3 * N_SPANS);
+    arena_free(&a);
+    trace_set_free(&ts);
+}
+
+static uint64_t draws;
+
+static uint64_t counting_random(void *user)
+{
+    (void)user;
+    return ++draws * 2654435761u;
+}
+
+/* A function call makes an assertion depend on more than the span: it runs
+ * on every span, never from a result kept for an equal value. */
+static void test_impure_assertions_run_per_span(void **state)
+{
+    (void)state;
+    static const char *const assertions[] = {"attr:w = randomInt(0, 1000000)"};
+    trace_set *ts = make_trace();
+    trace *t = trace_set_at(ts, 0);
+    spec_def def = {"random", "span[w=\"x\"]", assertions, 1};
+    spec_env env = {.random_u64 = counting_random};
+    arena *a = arena_new(0);
+    spec_run run;
+    draws = 0;
+    assert_int_equal(spec_evaluate(ts, t, &def, 1, NULL, 0, &env, a, &run), 0);
+    assert_int_equal(run.specs[0].n_selected, (N_SPANS + 2) / 3);
+    assert_int_equal(draws, run.specs[0].n_selected);
+    arena_free(&a);
+    trace_set_free(&ts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checks_equal_fresh_evaluation),
+        cmocka_unit_test(test_impure_assertions_run_per_span),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
