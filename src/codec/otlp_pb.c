@@ -3,10 +3,11 @@
  *
  * Decoding: a schema-aware wire scan first bounds the nesting of values (so
  * protobuf-c's recursive unpack cannot exhaust the stack) and reports wire
- * errors with a byte offset; protobuf-c then unpacks into the set's arena
- * (its allocator is the arena, free is a no-op) and the model points into the
- * unpacked message: names, keys and string values are not copied. Spans are
- * numbered from 0 in body order in error messages. */
+ * errors with a byte offset; then the outer levels (TracesData, ResourceSpans,
+ * ScopeSpans) are walked here and protobuf-c unpacks one resource, scope or
+ * span at a time into a small reused scratch area, from which the model
+ * copies what it keeps into the set's arena. Spans are numbered from 0 in
+ * body order in error messages. */
 #include "codec/codec.h"
 #include "codec/limits.h"
 
@@ -99,8 +100,11 @@ static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
 
 /* Checks the wire structure of message m in p[0..n) (at offset base of the
  * body), descending into the messages that can hold values; depth counts the
- * array/kvlist values around it. */
-static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, tc_error *e)
+ * array/kvlist values around it. Sets *nested when a Resource has a
+ * length-delimited field 2: protobuf-c rejects it (field 2 is a varint), and
+ * it is how a Tempo response (a ResourceSpans one level deeper) looks. */
+static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, bool *nested,
+                tc_error *e)
 {
     size_t i = 0;
     while (i < n) {
@@ -142,6 +146,8 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                 return wire_error(e, base + at, msg);
             }
             size_t len = (size_t)v;
+            if (m == M_RESOURCE && field == 2)
+                *nested = true;
             if (child != M_NONE) {
                 int d = depth + (child == M_ARRAY || child == M_KVLIST);
                 if (d > CODEC_MAX_DEPTH)
@@ -153,7 +159,7 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                  * scan (protobuf-c still checks its wire form) */
                 bool skip = child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
                 if (!skip) {
-                    int rc = scan(p + i, len, base + i, child, d, e);
+                    int rc = scan(p + i, len, base + i, child, d, nested, e);
                     if (rc)
                         return rc;
                 }
@@ -171,137 +177,134 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
     return 0;
 }
 
-/* ---- unpack into the arena ---- */
+/* ---- memory ---- */
 
-/* protobuf-c makes many small allocations: they are bump-allocated with
- * 8-byte alignment from blocks taken from the set's arena, which is cheaper
- * than one arena_alloc each and wastes less to rounding. The only blocks it
- * frees on success are its scratch slabs (one per message with more than 16
- * fields on the wire, e.g. every span with a dozen attributes): large
- * allocations are remembered so a freed slab is reused by the next one
- * instead of being lost until the set is freed. */
-#define PB_BLOCK ((size_t)256 << 10)
-#define PB_ALIGN ((size_t)8)
-#define PB_BIG 512    /* allocations tracked for reuse: at least this size */
-#define PB_RECENT 64  /* how many recent big allocations are remembered */
-#define PB_CLASSES 24 /* free lists by size class (log2) */
+/* protobuf-c unpacks one message at a time (a resource, a scope or a span)
+ * into a scratch area that is reset before the next one, so it stays in the
+ * cache and costs no fresh pages. Its blocks are taken from the set's arena
+ * once (so the arena's cap bounds them too) and reused; a message too big
+ * for them gets a block of its own, kept for reuse. free is a no-op. */
+#define SCRATCH_BLOCK ((size_t)64 << 10)
 
-typedef struct pb_free_block {
-    struct pb_free_block *next;
-    size_t size;
-} pb_free_block;
+typedef struct scratch_block {
+    struct scratch_block *next;
+    size_t size; /* bytes after the header */
+} scratch_block;
 
-typedef struct pb_arena {
+typedef struct scratch {
     arena *a;
-    uint8_t *cur, *end; /* free part of the current block */
-    bool failed;        /* an allocation failed: the arena is full */
-    void *recent[PB_RECENT];
-    size_t recent_size[PB_RECENT];
-    unsigned recent_next;
-    pb_free_block *free_list[PB_CLASSES];
-} pb_arena;
+    scratch_block *head, *cur;
+    uint8_t *p, *end; /* free part of cur */
+    bool failed;      /* an allocation failed: the arena is full */
+} scratch;
 
-static unsigned size_class(size_t size)
-{
-    unsigned c = 0;
-    while (c + 1 < PB_CLASSES && ((size_t)1 << (c + 1)) <= size)
-        c++;
-    return c; /* 2^c <= size */
-}
+_Static_assert(sizeof(scratch_block) % 8 == 0, "scratch data stays 8-aligned");
 
-static void *pb_alloc_slow(pb_arena *pa, size_t size)
+static void *scratch_slow(scratch *s, size_t size)
 {
-    void *p;
-    if (size >= PB_BIG) {
-        unsigned c = size_class(size);
-        pb_free_block **fb = &pa->free_list[c];
-        if (*fb && (*fb)->size >= size) {
-            p = *fb;
-            size = (*fb)->size;
-            *fb = (*fb)->next;
-        } else if (size > PB_BLOCK / 8) {
-            p = arena_alloc(pa->a, size);
-        } else {
-            p = NULL;
-        }
-        if (p || size > PB_BLOCK / 8) {
-            if (!p) {
-                pa->failed = true;
-                return NULL;
-            }
-            pa->recent[pa->recent_next] = p;
-            pa->recent_size[pa->recent_next] = size;
-            pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-            return p;
+    while (s->cur && s->cur->next) {
+        s->cur = s->cur->next;
+        if (s->cur->size >= size) {
+            uint8_t *data = (uint8_t *)(s->cur + 1);
+            s->p = data + size;
+            s->end = data + s->cur->size;
+            return data;
         }
     }
-    uint8_t *block = arena_alloc(pa->a, PB_BLOCK);
-    if (!block) {
-        pa->failed = true;
+    size_t bs = size > SCRATCH_BLOCK ? size : SCRATCH_BLOCK;
+    scratch_block *b = arena_alloc(s->a, sizeof *b + bs);
+    if (!b) {
+        s->failed = true;
         return NULL;
     }
-    pa->cur = block + size;
-    pa->end = block + PB_BLOCK;
-    if (size >= PB_BIG) {
-        pa->recent[pa->recent_next] = block;
-        pa->recent_size[pa->recent_next] = size;
-        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-    }
-    return block;
+    b->next = NULL;
+    b->size = bs;
+    if (s->cur)
+        s->cur->next = b;
+    else
+        s->head = b;
+    s->cur = b;
+    uint8_t *data = (uint8_t *)(b + 1);
+    s->p = data + size;
+    s->end = data + bs;
+    return data;
 }
 
-static inline void *pb_bump(pb_arena *pa, size_t size)
+static void *scratch_alloc(void *data, size_t size)
 {
-    if (size > SIZE_MAX - PB_ALIGN) {
-        pa->failed = true;
+    scratch *s = data;
+    if (size > SIZE_MAX / 2) {
+        s->failed = true;
         return NULL;
     }
-    size = (size + PB_ALIGN - 1) & ~(PB_ALIGN - 1);
-    if (size < PB_BIG && (size_t)(pa->end - pa->cur) >= size) {
-        void *p = pa->cur;
-        pa->cur += size;
-        return p;
+    size = (size + 7) & ~(size_t)7;
+    if (size <= (size_t)(s->end - s->p)) {
+        void *r = s->p;
+        s->p += size;
+        return r;
     }
-    if (size >= PB_BIG && !pa->free_list[size_class(size)] &&
-        (size_t)(pa->end - pa->cur) >= size) {
-        void *p = pa->cur;
-        pa->cur += size;
-        pa->recent[pa->recent_next] = p;
-        pa->recent_size[pa->recent_next] = size;
-        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-        return p;
-    }
-    return pb_alloc_slow(pa, size);
+    return scratch_slow(s, size);
 }
 
-static void *pb_alloc(void *data, size_t size)
+static void scratch_free(void *data, void *p)
 {
-    return pb_bump(data, size);
+    (void)data;
+    (void)p;
 }
 
-static void pb_free(void *data, void *p)
+static void scratch_reset(scratch *s)
 {
-    pb_arena *pa = data;
-    for (unsigned i = 0; p && i < PB_RECENT; i++) {
-        if (pa->recent[i] == p) {
-            pb_free_block *fb = p;
-            fb->size = pa->recent_size[i];
-            unsigned c = size_class(fb->size);
-            fb->next = pa->free_list[c];
-            pa->free_list[c] = fb;
-            pa->recent[i] = NULL;
-            return;
-        }
+    s->cur = s->head;
+    if (s->head) {
+        s->p = (uint8_t *)(s->head + 1);
+        s->end = s->p + s->head->size;
     }
+}
+
+/* The model (spans, attribute arrays, copied strings) is bump-allocated from
+ * blocks of the set's arena: cheaper than one arena_alloc each, and strings
+ * need no alignment. Large pieces go to the arena directly. */
+#define MODEL_BLOCK ((size_t)256 << 10)
+
+typedef struct model_mem {
+    arena *a;
+    uintptr_t cur, end; /* free part of the current block */
+} model_mem;
+
+static void *model_slow(model_mem *m, size_t size)
+{
+    if (size >= MODEL_BLOCK / 8)
+        return arena_alloc(m->a, size);
+    uint8_t *b = arena_alloc(m->a, MODEL_BLOCK);
+    if (!b)
+        return NULL;
+    m->cur = (uintptr_t)(b + size);
+    m->end = (uintptr_t)(b + MODEL_BLOCK);
+    return b;
+}
+
+/* size bytes aligned to align (1 or 8); NULL when the arena is full. */
+static inline void *model_alloc(model_mem *m, size_t size, size_t align)
+{
+    uintptr_t at = (m->cur + align - 1) & ~(uintptr_t)(align - 1);
+    if (size < MODEL_BLOCK / 8 && at <= m->end && size <= m->end - at) {
+        m->cur = at + size;
+        return (void *)at;
+    }
+    return model_slow(m, size);
 }
 
 /* ---- protobuf message -> model ---- */
 
 typedef struct dec {
     trace_set *ts;
-    pb_arena *pa;
+    model_mem mm;
+    scratch sc;
+    ProtobufCAllocator alloc; /* over sc */
     tc_error *e;
-    uint64_t span_no; /* spans seen so far in the body */
+    uint64_t span_no;   /* spans seen so far in the body */
+    int failed;         /* first conversion error (in *e); later messages are only checked */
+    bool wire_bad;      /* protobuf-c rejected a message */
 } dec;
 
 /* Prefixes e's message with a context ("span 3: "); returns code. */
@@ -318,18 +321,49 @@ static int with_context(tc_error *e, int code, const char *fmt, unsigned long lo
     return code;
 }
 
-static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
-                    int depth, size_t max);
+static int nomem(dec *d)
+{
+    return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+}
 
-static int string_len(dec *d, const char *s, uint32_t *len, const char *what)
+/* Copies the C string s (n bytes) into the set; "" needs no copy. */
+static const char *copy_n(dec *d, const char *s, size_t n)
+{
+    if (n == 0)
+        return "";
+    char *p = model_alloc(&d->mm, n + 1, 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+/* *out = a copy of s ("" when NULL). 0 or TC_ERR_NOMEM. */
+static int copy_str(dec *d, const char **out, const char *s)
+{
+    if (!s || !*s) {
+        *out = "";
+        return 0;
+    }
+    if (!(*out = copy_n(d, s, strlen(s))))
+        return nomem(d);
+    return 0;
+}
+
+/* Copies a limited string (key or value) with its length. */
+static int copy_limited(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
 {
     size_t n = strlen(s);
     if (n > CODEC_MAX_STRING)
         return tc_error_set(d->e, TC_ERR_LIMIT, "%s has %zu bytes, limit %zu", what, n,
                             CODEC_MAX_STRING);
     *len = (uint32_t)n;
+    if (!(*out = copy_n(d, s, n)))
+        return nomem(d);
     return 0;
 }
+
+static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
+                    int depth, size_t max);
 
 static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
 {
@@ -339,8 +373,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         out->type = TC_V_STRING;
-        out->u.str = v->string_value;
-        return string_len(d, v->string_value, &out->len, "string value");
+        return copy_limited(d, &out->u.str, &out->len, v->string_value, "string value");
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         out->type = TC_V_BOOL;
         out->u.b = v->bool_value != 0;
@@ -353,14 +386,23 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
         out->type = TC_V_DOUBLE;
         out->u.d = v->double_value;
         return 0;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        if (v->bytes_value.len > CODEC_MAX_STRING)
-            return tc_error_set(d->e, TC_ERR_LIMIT, "bytes value has %zu bytes, limit %zu",
-                                v->bytes_value.len, CODEC_MAX_STRING);
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: {
+        size_t n = v->bytes_value.len;
+        if (n > CODEC_MAX_STRING)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "bytes value has %zu bytes, limit %zu", n,
+                                CODEC_MAX_STRING);
         out->type = TC_V_BYTES;
-        out->len = (uint32_t)v->bytes_value.len;
-        out->u.bytes = v->bytes_value.data ? v->bytes_value.data : (const uint8_t *)"";
+        out->len = (uint32_t)n;
+        out->u.bytes = (const uint8_t *)"";
+        if (n) {
+            uint8_t *p = model_alloc(&d->mm, n, 1);
+            if (!p)
+                return nomem(d);
+            memcpy(p, v->bytes_value.data, n);
+            out->u.bytes = p;
+        }
         return 0;
+    }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
         if (depth + 1 > CODEC_MAX_DEPTH)
             return tc_error_set(d->e, TC_ERR_LIMIT, "value nested deeper than %d levels",
@@ -374,9 +416,9 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
         out->len = (uint32_t)n;
         if (!n)
             return 0;
-        tc_value *items = pb_bump(d->pa, n * sizeof *items);
+        tc_value *items = model_alloc(&d->mm, n * sizeof *items, 8);
         if (!items)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         out->u.arr = items;
         for (size_t i = 0; i < n; i++) {
             int rc = conv_value(d, &items[i], arr->values[i], depth + 1);
@@ -401,7 +443,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     }
 }
 
-/* Converts n key-values (at value depth `depth`) into one arena array. */
+/* Converts n key-values (at value depth `depth`) into one model array. */
 static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
                     int depth, size_t max)
 {
@@ -411,13 +453,12 @@ static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, s
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu attributes, limit %zu", n, max);
     if (!n)
         return 0;
-    tc_attr *attrs = pb_bump(d->pa, n * sizeof *attrs);
+    tc_attr *attrs = model_alloc(&d->mm, n * sizeof *attrs, 8);
     if (!attrs)
-        return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        return nomem(d);
     for (size_t i = 0; i < n; i++) {
         const pb_kv *kv = kvs[i];
-        attrs[i].key = kv->key;
-        int rc = string_len(d, kv->key, &attrs[i].key_len, "attribute key");
+        int rc = copy_limited(d, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
         if (!rc)
             rc = conv_value(d, &attrs[i].value, kv->value, depth);
         if (rc) {
@@ -480,18 +521,19 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
     memcpy(sp->span_id, s->span_id.data, SPAN_ID_LEN);
     if (s->parent_span_id.len)
         memcpy(sp->parent_id, s->parent_span_id.data, SPAN_ID_LEN);
-    sp->name = str_or_empty(s->name);
-    sp->trace_state = str_or_empty(s->trace_state);
+    if ((rc = copy_str(d, &sp->name, s->name)) ||
+        (rc = copy_str(d, &sp->trace_state, s->trace_state)))
+        return rc;
     sp->start_ns = s->start_time_unix_nano;
     sp->end_ns = s->end_time_unix_nano;
     sp->flags = s->flags;
     sp->kind = (unsigned)s->kind <= TRACE_KIND_CONSUMER ? (uint8_t)s->kind : 0;
+    sp->status_message = "";
     if (s->status) {
-        sp->status_message = str_or_empty(s->status->message);
+        if ((rc = copy_str(d, &sp->status_message, s->status->message)))
+            return rc;
         sp->status_code =
             (unsigned)s->status->code <= TRACE_STATUS_ERROR ? (uint8_t)s->status->code : 0;
-    } else {
-        sp->status_message = "";
     }
     sp->dropped_attrs = s->dropped_attributes_count;
     sp->dropped_events = s->dropped_events_count;
@@ -505,15 +547,16 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu events, limit %d", s->n_events,
                             CODEC_MAX_EVENTS);
     if (s->n_events) {
-        sp->events = pb_bump(d->pa, s->n_events * sizeof *sp->events);
+        sp->events = model_alloc(&d->mm, s->n_events * sizeof *sp->events, 8);
         if (!sp->events)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         for (size_t i = 0; i < s->n_events; i++) {
             const pb_event *ev = s->events[i];
             trace_event *te = &sp->events[i];
-            te->name = str_or_empty(ev->name);
             te->time_ns = ev->time_unix_nano;
             te->dropped_attrs = ev->dropped_attributes_count;
+            if ((rc = copy_str(d, &te->name, ev->name)))
+                return rc;
             if ((rc = conv_attrs(d, &te->attrs, &te->n_attrs, ev->attributes, ev->n_attributes)))
                 return with_context(d->e, rc, "event %llu: ", i);
         }
@@ -524,9 +567,9 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu links, limit %d", s->n_links,
                             CODEC_MAX_LINKS);
     if (s->n_links) {
-        sp->links = pb_bump(d->pa, s->n_links * sizeof *sp->links);
+        sp->links = model_alloc(&d->mm, s->n_links * sizeof *sp->links, 8);
         if (!sp->links)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         for (size_t i = 0; i < s->n_links; i++) {
             const pb_link *lk = s->links[i];
             trace_link *tl = &sp->links[i];
@@ -535,9 +578,10 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
                 return with_context(d->e, rc, "link %llu: ", i);
             memcpy(tl->trace_id, lk->trace_id.data, TRACE_ID_LEN);
             memcpy(tl->span_id, lk->span_id.data, SPAN_ID_LEN);
-            tl->trace_state = str_or_empty(lk->trace_state);
             tl->dropped_attrs = lk->dropped_attributes_count;
             tl->flags = lk->flags;
+            if ((rc = copy_str(d, &tl->trace_state, lk->trace_state)))
+                return rc;
             if ((rc = conv_attrs(d, &tl->attrs, &tl->n_attrs, lk->attributes, lk->n_attributes)))
                 return with_context(d->e, rc, "link %llu: ", i);
         }
@@ -546,54 +590,246 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
     return 0;
 }
 
-static int conv_traces(dec *d, pb_rspans *const *rss, size_t n_rs)
+/* ---- walking the outer levels ---- */
+
+/* TracesData, ResourceSpans and ScopeSpans are walked here (after scan()
+ * checked their framing); protobuf-c unpacks each Resource, Instrumentation-
+ * Scope and Span. A message field given more than once merges: its
+ * occurrences are joined and unpacked as one. The first conversion error is
+ * kept and the rest of the body is still unpacked, so that a message
+ * protobuf-c rejects anywhere wins, as when the body was unpacked whole. */
+
+typedef struct field {
+    uint32_t num, wt;
+    const uint8_t *data; /* payload of a length-delimited field */
+    size_t len;
+} field;
+
+/* Reads the next field at p[*i..n) of a message whose framing scan() checked.
+ * Returns 1, 0 at the end, or -1 where protobuf-c rejects the wire form (a
+ * tag or a length prefix longer than 5 bytes). */
+static int next_field(const uint8_t *p, size_t n, size_t *i, field *f)
 {
-    int rc;
-    for (size_t r = 0; r < n_rs; r++) {
-        const pb_rspans *rs = rss[r];
-        trace_resource *res = pb_bump(d->pa, sizeof *res);
-        if (!res)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-        memset(res, 0, sizeof *res);
-        res->schema_url = str_or_empty(rs->schema_url);
-        if (rs->resource) {
-            res->dropped_attrs = rs->resource->dropped_attributes_count;
-            if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, rs->resource->attributes,
-                                 rs->resource->n_attributes)))
-                return with_context(d->e, rc, "resource %llu: ", r);
-        }
-        for (size_t k = 0; k < rs->n_scope_spans; k++) {
-            const pb_sspans *ss = rs->scope_spans[k];
-            trace_scope *scope = pb_bump(d->pa, sizeof *scope);
-            if (!scope)
-                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-            memset(scope, 0, sizeof *scope);
-            scope->schema_url = str_or_empty(ss->schema_url);
-            scope->name = "";
-            scope->version = "";
-            if (ss->scope) {
-                scope->name = str_or_empty(ss->scope->name);
-                scope->version = str_or_empty(ss->scope->version);
-                scope->dropped_attrs = ss->scope->dropped_attributes_count;
-                if ((rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ss->scope->attributes,
-                                     ss->scope->n_attributes)))
-                    return with_context(d->e, rc, "scope %llu: ", k);
-            }
-            if (!ss->n_spans)
-                continue;
-            trace_span *spans = pb_bump(d->pa, ss->n_spans * sizeof *spans);
-            if (!spans)
-                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-            memset(spans, 0, ss->n_spans * sizeof *spans);
-            for (size_t i = 0; i < ss->n_spans; i++, d->span_no++) {
-                if ((rc = conv_span(d, &spans[i], ss->spans[i], res, scope)))
-                    return with_context(d->e, rc, "span %llu: ", d->span_no);
-                if ((rc = trace_set_add_span(d->ts, &spans[i], d->e)))
-                    return rc;
-            }
+    if (*i >= n)
+        return 0;
+    size_t at = *i;
+    uint64_t tag, v = 0;
+    if (read_varint(p, n, i, &tag) || *i - at > 5)
+        return -1;
+    f->num = (uint32_t)(tag >> 3);
+    f->wt = (uint32_t)(tag & 7);
+    switch (f->wt) {
+    case 0:
+        if (read_varint(p, n, i, &v))
+            return -1;
+        break;
+    case 1: *i += 8; break;
+    case 5: *i += 4; break;
+    case 2:
+        at = *i;
+        if (read_varint(p, n, i, &v) || *i - at > 5 || v > n - *i)
+            return -1;
+        f->data = p + *i;
+        f->len = (size_t)v;
+        *i += (size_t)v;
+        break;
+    default: return -1;
+    }
+    return *i <= n ? 1 : -1;
+}
+
+/* The occurrences of a message field and the last schema_url of a
+ * ResourceSpans or ScopeSpans. */
+typedef struct outer {
+    const uint8_t *msg; /* the message field's payload (joined when repeated) */
+    size_t msg_len;
+    unsigned msg_count;
+    const uint8_t *url;
+    size_t url_len;
+} outer;
+
+/* First pass over a ResourceSpans or ScopeSpans: field 1 (the message),
+ * field 3 (schema_url). -1 when protobuf-c would reject the wire form. */
+static int outer_fields(dec *d, const uint8_t *p, size_t n, outer *o)
+{
+    memset(o, 0, sizeof *o);
+    size_t i = 0, total = 0;
+    field f;
+    int r;
+    while ((r = next_field(p, n, &i, &f)) > 0) {
+        if (f.num == 1) {
+            if (!o->msg_count++)
+                o->msg = f.data;
+            total += f.len;
+        } else if (f.num == 3) {
+            if (f.wt != 2)
+                return -1;
+            o->url = f.data;
+            o->url_len = f.len;
         }
     }
+    if (r < 0)
+        return -1;
+    o->msg_len = total;
+    if (o->msg_count > 1) {
+        uint8_t *joined = scratch_alloc(&d->sc, total ? total : 1);
+        if (!joined)
+            return -2;
+        size_t at = 0;
+        i = 0;
+        while (next_field(p, n, &i, &f) > 0) {
+            if (f.num == 1) {
+                memcpy(joined + at, f.data, f.len);
+                at += f.len;
+            }
+        }
+        o->msg = joined;
+    }
     return 0;
+}
+
+/* protobuf-c's schema_url: the bytes up to the first NUL, copied. */
+static int copy_url(dec *d, const char **out, const outer *o)
+{
+    *out = "";
+    if (!o->url_len)
+        return 0;
+    const char *s = (const char *)o->url;
+    size_t n = strnlen(s, o->url_len);
+    char *p = model_alloc(&d->mm, n + 1, 1);
+    if (!p)
+        return nomem(d);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* A wire rejection: stop the walk. */
+static int reject(dec *d, bool out_of_memory)
+{
+    if (out_of_memory || d->sc.failed)
+        return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory (trace arena full)");
+    d->wire_bad = true;
+    return TC_ERR_INPUT;
+}
+
+/* Keeps the first conversion error (its message stays in *e: nothing is
+ * converted after it); the walk goes on checking the wire. */
+static void conv_failed(dec *d, int rc)
+{
+    if (!d->failed)
+        d->failed = rc;
+}
+
+static int walk_sspans(dec *d, const uint8_t *p, size_t n, const trace_resource *res, size_t k)
+{
+    outer o;
+    scratch_reset(&d->sc);
+    int r = outer_fields(d, p, n, &o);
+    if (r)
+        return reject(d, r == -2);
+    trace_scope *scope = NULL;
+    const pb_scope *ps = NULL;
+    if (o.msg_count) {
+        ps = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&d->alloc, o.msg_len,
+                                                                             o.msg);
+        if (!ps)
+            return reject(d, false);
+    }
+    if (!d->failed) {
+        int rc = 0;
+        scope = model_alloc(&d->mm, sizeof *scope, 8);
+        if (!scope)
+            rc = nomem(d);
+        else {
+            memset(scope, 0, sizeof *scope);
+            scope->name = "";
+            scope->version = "";
+            rc = copy_url(d, &scope->schema_url, &o);
+        }
+        if (!rc && ps) {
+            scope->dropped_attrs = ps->dropped_attributes_count;
+            if (!(rc = copy_str(d, &scope->name, ps->name)) &&
+                !(rc = copy_str(d, &scope->version, ps->version)) &&
+                (rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ps->attributes,
+                                 ps->n_attributes)))
+                rc = with_context(d->e, rc, "scope %llu: ", k);
+        }
+        if (rc)
+            conv_failed(d, rc);
+    }
+    size_t i = 0;
+    field f;
+    while ((r = next_field(p, n, &i, &f)) > 0) {
+        if (f.num != 2)
+            continue;
+        scratch_reset(&d->sc);
+        pb_span *s = opentelemetry__proto__trace__v1__span__unpack(&d->alloc, f.len, f.data);
+        if (!s)
+            return reject(d, false);
+        if (!d->failed) {
+            int rc;
+            trace_span *sp = model_alloc(&d->mm, sizeof *sp, 8);
+            if (!sp)
+                rc = nomem(d);
+            else {
+                memset(sp, 0, sizeof *sp);
+                if ((rc = conv_span(d, sp, s, res, scope)))
+                    rc = with_context(d->e, rc, "span %llu: ", d->span_no);
+                else
+                    rc = trace_set_add_span(d->ts, sp, d->e);
+            }
+            if (rc)
+                conv_failed(d, rc);
+        }
+        d->span_no++;
+    }
+    return r < 0 ? reject(d, false) : 0;
+}
+
+static int walk_rspans(dec *d, const uint8_t *p, size_t n, size_t r_no)
+{
+    outer o;
+    scratch_reset(&d->sc);
+    int r = outer_fields(d, p, n, &o);
+    if (r)
+        return reject(d, r == -2);
+    const pb_resource *pr = NULL;
+    if (o.msg_count) {
+        pr = opentelemetry__proto__resource__v1__resource__unpack(&d->alloc, o.msg_len, o.msg);
+        if (!pr)
+            return reject(d, false);
+    }
+    trace_resource *res = NULL;
+    if (!d->failed) {
+        int rc = 0;
+        res = model_alloc(&d->mm, sizeof *res, 8);
+        if (!res)
+            rc = nomem(d);
+        else {
+            memset(res, 0, sizeof *res);
+            rc = copy_url(d, &res->schema_url, &o);
+        }
+        if (!rc && pr) {
+            res->dropped_attrs = pr->dropped_attributes_count;
+            if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, pr->attributes,
+                                 pr->n_attributes)))
+                rc = with_context(d->e, rc, "resource %llu: ", r_no);
+        }
+        if (rc)
+            conv_failed(d, rc);
+    }
+    size_t i = 0, k = 0;
+    field f;
+    while ((r = next_field(p, n, &i, &f)) > 0) {
+        if (f.num != 2)
+            continue;
+        int rc = walk_sspans(d, f.data, f.len, res, k++);
+        if (rc)
+            return rc;
+    }
+    return r < 0 ? reject(d, false) : 0;
 }
 
 /* Decodes p[0..n) as TracesData. *wire_ok tells whether the wire form was
@@ -604,25 +840,37 @@ static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_o
 {
     *n_spans = 0;
     *wire_ok = false;
-    int rc = scan(p, n, 0, M_TRACES, 0, e);
+    bool nested = false;
+    int rc = scan(p, n, 0, M_TRACES, 0, &nested, e);
     if (rc)
         return rc;
-    pb_arena pa;
-    memset(&pa, 0, sizeof pa);
-    pa.a = trace_set_arena(ts);
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, &pa};
-    pb_traces *td = opentelemetry__proto__trace__v1__traces_data__unpack(&alloc, n, p);
-    if (!td) {
-        if (pa.failed)
-            return tc_error_set(e, TC_ERR_NOMEM, "out of memory (trace arena full)");
+    if (nested) /* see scan(): protobuf-c rejects such a resource */
         return tc_error_set(e, TC_ERR_INPUT,
                             "malformed protobuf: not an OTLP TracesData message");
+    dec d;
+    memset(&d, 0, sizeof d);
+    d.ts = ts;
+    d.mm.a = d.sc.a = trace_set_arena(ts);
+    d.alloc = (ProtobufCAllocator){scratch_alloc, scratch_free, &d.sc};
+    d.e = e;
+    size_t i = 0, r_no = 0;
+    field f;
+    int r;
+    rc = 0;
+    while (!rc && (r = next_field(p, n, &i, &f)) != 0) {
+        if (r < 0)
+            rc = reject(&d, false);
+        else if (f.num == 1)
+            rc = walk_rspans(&d, f.data, f.len, r_no++);
     }
+    if (d.wire_bad)
+        return tc_error_set(e, TC_ERR_INPUT,
+                            "malformed protobuf: not an OTLP TracesData message");
+    if (rc)
+        return rc;
     *wire_ok = true;
-    dec d = {ts, &pa, e, 0};
-    rc = conv_traces(&d, td->resource_spans, td->n_resource_spans);
     *n_spans = d.span_no;
-    return rc;
+    return d.failed;
 }
 
 /* Finds the payload of field 1 (length-delimited) of a wrapper message;
