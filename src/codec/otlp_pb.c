@@ -98,14 +98,20 @@ static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
     return -1;
 }
 
+typedef struct scan_ctx {
+    tc_error *e;
+    bool spans;  /* descend into spans (else only their framing is checked) */
+    bool nested; /* a Resource has a length-delimited field 2 */
+} scan_ctx;
+
 /* Checks the wire structure of message m in p[0..n) (at offset base of the
  * body), descending into the messages that can hold values; depth counts the
- * array/kvlist values around it. Sets *nested when a Resource has a
+ * array/kvlist values around it. Sets c->nested when a Resource has a
  * length-delimited field 2: protobuf-c rejects it (field 2 is a varint), and
  * it is how a Tempo response (a ResourceSpans one level deeper) looks. */
-static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, bool *nested,
-                tc_error *e)
+static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, scan_ctx *c)
 {
+    tc_error *e = c->e;
     size_t i = 0;
     while (i < n) {
         size_t at = i;
@@ -147,7 +153,7 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
             }
             size_t len = (size_t)v;
             if (m == M_RESOURCE && field == 2)
-                *nested = true;
+                c->nested = true;
             if (child != M_NONE) {
                 int d = depth + (child == M_ARRAY || child == M_KVLIST);
                 if (d > CODEC_MAX_DEPTH)
@@ -157,9 +163,10 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                 /* an array/kvlist level takes at least 4 bytes: a short
                  * key-value or value cannot reach the limit, so it needs no
                  * scan (protobuf-c still checks its wire form) */
-                bool skip = child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
+                bool skip = (child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH) ||
+                            (child == M_SPAN && !c->spans);
                 if (!skip) {
-                    int rc = scan(p + i, len, base + i, child, d, nested, e);
+                    int rc = scan(p + i, len, base + i, child, d, c);
                     if (rc)
                         return rc;
                 }
@@ -302,9 +309,12 @@ typedef struct dec {
     scratch sc;
     ProtobufCAllocator alloc; /* over sc */
     tc_error *e;
-    uint64_t span_no;   /* spans seen so far in the body */
-    int failed;         /* first conversion error (in *e); later messages are only checked */
-    bool wire_bad;      /* protobuf-c rejected a message */
+    const uint8_t *body; /* for byte offsets */
+    uint64_t span_no;    /* spans seen so far in the body */
+    uint64_t ss_no;      /* ScopeSpans seen so far (from 1) */
+    int failed;          /* first conversion error (in *e); nothing converts after it */
+    uint64_t failed_ss;  /* the ScopeSpans whose span failed first (0: not a span) */
+    bool wire_bad;       /* protobuf-c rejects the body: only framing is checked */
 } dec;
 
 /* Prefixes e's message with a context ("span 3: "); returns code. */
@@ -592,100 +602,102 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
 
 /* ---- walking the outer levels ---- */
 
-/* TracesData, ResourceSpans and ScopeSpans are walked here (after scan()
- * checked their framing); protobuf-c unpacks each Resource, Instrumentation-
- * Scope and Span. A message field given more than once merges: its
- * occurrences are joined and unpacked as one. The first conversion error is
- * kept and the rest of the body is still unpacked, so that a message
- * protobuf-c rejects anywhere wins, as when the body was unpacked whole. */
+/* TracesData, ResourceSpans and ScopeSpans are walked here, after scan()
+ * checked their framing (and all of every resource and scope); each span is
+ * scanned just before protobuf-c unpacks it, so the first framing error in
+ * body order is still the one reported. protobuf-c unpacks each Resource,
+ * InstrumentationScope and Span. A message field given more than once
+ * merges: its occurrences are joined and unpacked as one. After the first
+ * conversion error, or a message protobuf-c rejects, the rest of the body is
+ * still checked without converting, so that the error reported is the one
+ * a whole-body unpack gives: a framing error first, then a rejected message,
+ * then the first conversion error (resource, scope, then its spans). */
 
 typedef struct field {
     uint32_t num, wt;
     const uint8_t *data; /* payload of a length-delimited field */
     size_t len;
+    bool reject; /* protobuf-c rejects it: tag or length prefix over 5 bytes */
 } field;
 
-/* Reads the next field at p[*i..n) of a message whose framing scan() checked.
- * Returns 1, 0 at the end, or -1 where protobuf-c rejects the wire form (a
- * tag or a length prefix longer than 5 bytes). */
+/* Reads the next field at p[*i..n) of a message whose framing scan()
+ * checked. Returns 1, or 0 at the end. */
 static int next_field(const uint8_t *p, size_t n, size_t *i, field *f)
 {
     if (*i >= n)
         return 0;
     size_t at = *i;
-    uint64_t tag, v = 0;
-    if (read_varint(p, n, i, &tag) || *i - at > 5)
-        return -1;
+    uint64_t tag = 0, v = 0;
+    (void)read_varint(p, n, i, &tag);
+    f->reject = *i - at > 5;
     f->num = (uint32_t)(tag >> 3);
     f->wt = (uint32_t)(tag & 7);
+    f->data = NULL;
+    f->len = 0;
     switch (f->wt) {
-    case 0:
-        if (read_varint(p, n, i, &v))
-            return -1;
-        break;
+    case 0: (void)read_varint(p, n, i, &v); break;
     case 1: *i += 8; break;
     case 5: *i += 4; break;
-    case 2:
+    default:
         at = *i;
-        if (read_varint(p, n, i, &v) || *i - at > 5 || v > n - *i)
-            return -1;
+        (void)read_varint(p, n, i, &v);
+        f->reject |= *i - at > 5;
         f->data = p + *i;
         f->len = (size_t)v;
         *i += (size_t)v;
         break;
-    default: return -1;
     }
-    return *i <= n ? 1 : -1;
+    return 1;
 }
 
-/* The occurrences of a message field and the last schema_url of a
- * ResourceSpans or ScopeSpans. */
+/* A message field's occurrences (joined when more than one) and the last
+ * schema_url of a ResourceSpans or ScopeSpans. */
 typedef struct outer {
-    const uint8_t *msg; /* the message field's payload (joined when repeated) */
+    const uint8_t *msg;
     size_t msg_len;
     unsigned msg_count;
     const uint8_t *url;
     size_t url_len;
 } outer;
 
-/* First pass over a ResourceSpans or ScopeSpans: field 1 (the message),
- * field 3 (schema_url). -1 when protobuf-c would reject the wire form. */
-static int outer_fields(dec *d, const uint8_t *p, size_t n, outer *o)
+/* Notes field f (1: the message, 3: schema_url) of a ResourceSpans or
+ * ScopeSpans; false when protobuf-c rejects it. */
+static bool outer_note(outer *o, const field *f)
 {
-    memset(o, 0, sizeof *o);
-    size_t i = 0, total = 0;
+    if (f->reject)
+        return false;
+    if (f->num == 1) {
+        if (!o->msg_count++)
+            o->msg = f->data;
+        o->msg_len += f->len;
+    } else if (f->num == 3) {
+        if (f->wt != 2)
+            return false;
+        o->url = f->data;
+        o->url_len = f->len;
+    }
+    return true;
+}
+
+/* Joins the occurrences of field 1 of p[0..n) into scratch when there are
+ * several. false when out of memory. */
+static bool outer_join(scratch *sc, const uint8_t *p, size_t n, outer *o)
+{
+    if (o->msg_count < 2)
+        return true;
+    uint8_t *joined = scratch_alloc(sc, o->msg_len ? o->msg_len : 1);
+    if (!joined)
+        return false;
+    size_t at = 0, i = 0;
     field f;
-    int r;
-    while ((r = next_field(p, n, &i, &f)) > 0) {
+    while (next_field(p, n, &i, &f)) {
         if (f.num == 1) {
-            if (!o->msg_count++)
-                o->msg = f.data;
-            total += f.len;
-        } else if (f.num == 3) {
-            if (f.wt != 2)
-                return -1;
-            o->url = f.data;
-            o->url_len = f.len;
+            memcpy(joined + at, f.data, f.len);
+            at += f.len;
         }
     }
-    if (r < 0)
-        return -1;
-    o->msg_len = total;
-    if (o->msg_count > 1) {
-        uint8_t *joined = scratch_alloc(&d->sc, total ? total : 1);
-        if (!joined)
-            return -2;
-        size_t at = 0;
-        i = 0;
-        while (next_field(p, n, &i, &f) > 0) {
-            if (f.num == 1) {
-                memcpy(joined + at, f.data, f.len);
-                at += f.len;
-            }
-        }
-        o->msg = joined;
-    }
-    return 0;
+    o->msg = joined;
+    return true;
 }
 
 /* protobuf-c's schema_url: the bytes up to the first NUL, copied. */
@@ -705,131 +717,167 @@ static int copy_url(dec *d, const char **out, const outer *o)
     return 0;
 }
 
-/* A wire rejection: stop the walk. */
-static int reject(dec *d, bool out_of_memory)
+/* protobuf-c rejected a message (or scratch memory ran out: the arena is
+ * full, which ends the walk). */
+static int reject(dec *d)
 {
-    if (out_of_memory || d->sc.failed)
+    if (d->sc.failed)
         return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory (trace arena full)");
     d->wire_bad = true;
-    return TC_ERR_INPUT;
+    return 0;
 }
 
-/* Keeps the first conversion error (its message stays in *e: nothing is
- * converted after it); the walk goes on checking the wire. */
-static void conv_failed(dec *d, int rc)
+/* Converts (lazily, at the end of its ScopeSpans: spans point to it) a
+ * scope from the unpacked pb scope (or none). */
+static int conv_scope(dec *d, trace_scope *scope, const pb_scope *ps, const outer *o, size_t k)
 {
-    if (!d->failed)
+    memset(scope, 0, sizeof *scope);
+    scope->name = "";
+    scope->version = "";
+    int rc = copy_url(d, &scope->schema_url, o);
+    if (rc || !ps)
+        return rc;
+    scope->dropped_attrs = ps->dropped_attributes_count;
+    if ((rc = copy_str(d, &scope->name, ps->name)) ||
+        (rc = copy_str(d, &scope->version, ps->version)))
+        return rc;
+    if ((rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ps->attributes, ps->n_attributes)))
+        return with_context(d->e, rc, "scope %llu: ", k);
+    return 0;
+}
+
+static int walk_span(dec *d, const field *f, const trace_resource *res, const trace_scope *scope,
+                     uint64_t ss_no)
+{
+    scan_ctx c = {d->e, true, false};
+    int rc = scan(f->data, f->len, (size_t)(f->data - d->body), M_SPAN, 0, &c);
+    if (rc)
+        return rc;
+    if (d->wire_bad)
+        return 0; /* only framing errors matter now */
+    scratch_reset(&d->sc);
+    pb_span *s = opentelemetry__proto__trace__v1__span__unpack(&d->alloc, f->len, f->data);
+    if (!s)
+        return reject(d);
+    if (d->failed)
+        return 0;
+    trace_span *sp = model_alloc(&d->mm, sizeof *sp, 8);
+    if (!sp)
+        rc = nomem(d);
+    else {
+        memset(sp, 0, sizeof *sp);
+        if ((rc = conv_span(d, sp, s, res, scope)))
+            rc = with_context(d->e, rc, "span %llu: ", d->span_no);
+        else
+            rc = trace_set_add_span(d->ts, sp, d->e);
+    }
+    if (rc) {
         d->failed = rc;
+        d->failed_ss = ss_no;
+    }
+    return 0;
 }
 
 static int walk_sspans(dec *d, const uint8_t *p, size_t n, const trace_resource *res, size_t k)
 {
+    uint64_t ss_no = ++d->ss_no;
     outer o;
-    scratch_reset(&d->sc);
-    int r = outer_fields(d, p, n, &o);
-    if (r)
-        return reject(d, r == -2);
+    memset(&o, 0, sizeof o);
     trace_scope *scope = NULL;
-    const pb_scope *ps = NULL;
-    if (o.msg_count) {
-        ps = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&d->alloc, o.msg_len,
-                                                                             o.msg);
-        if (!ps)
-            return reject(d, false);
-    }
     if (!d->failed) {
-        int rc = 0;
         scope = model_alloc(&d->mm, sizeof *scope, 8);
-        if (!scope)
-            rc = nomem(d);
-        else {
-            memset(scope, 0, sizeof *scope);
-            scope->name = "";
-            scope->version = "";
-            rc = copy_url(d, &scope->schema_url, &o);
+        if (!scope) {
+            d->failed = nomem(d);
+            d->failed_ss = 0;
+        } else {
+            conv_scope(d, scope, NULL, &o, k); /* empty until its end */
         }
-        if (!rc && ps) {
-            scope->dropped_attrs = ps->dropped_attributes_count;
-            if (!(rc = copy_str(d, &scope->name, ps->name)) &&
-                !(rc = copy_str(d, &scope->version, ps->version)) &&
-                (rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ps->attributes,
-                                 ps->n_attributes)))
-                rc = with_context(d->e, rc, "scope %llu: ", k);
-        }
-        if (rc)
-            conv_failed(d, rc);
     }
     size_t i = 0;
     field f;
-    while ((r = next_field(p, n, &i, &f)) > 0) {
-        if (f.num != 2)
-            continue;
-        scratch_reset(&d->sc);
-        pb_span *s = opentelemetry__proto__trace__v1__span__unpack(&d->alloc, f.len, f.data);
-        if (!s)
-            return reject(d, false);
-        if (!d->failed) {
-            int rc;
-            trace_span *sp = model_alloc(&d->mm, sizeof *sp, 8);
-            if (!sp)
-                rc = nomem(d);
-            else {
-                memset(sp, 0, sizeof *sp);
-                if ((rc = conv_span(d, sp, s, res, scope)))
-                    rc = with_context(d->e, rc, "span %llu: ", d->span_no);
-                else
-                    rc = trace_set_add_span(d->ts, sp, d->e);
-            }
+    int rc;
+    while (next_field(p, n, &i, &f)) {
+        if (!outer_note(&o, &f))
+            d->wire_bad = true;
+        if (f.num == 2) {
+            rc = walk_span(d, &f, res, scope, ss_no);
+            d->span_no++;
             if (rc)
-                conv_failed(d, rc);
+                return rc;
         }
-        d->span_no++;
     }
-    return r < 0 ? reject(d, false) : 0;
+    if (d->wire_bad)
+        return 0;
+    /* the scope converts before its spans: its error comes first */
+    bool convert = scope && (!d->failed || d->failed_ss == ss_no);
+    scratch_reset(&d->sc);
+    const pb_scope *ps = NULL;
+    if (o.msg_count) {
+        if (!outer_join(&d->sc, p, n, &o))
+            return reject(d);
+        ps = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&d->alloc, o.msg_len,
+                                                                             o.msg);
+        if (!ps)
+            return reject(d);
+    }
+    if (convert && (rc = conv_scope(d, scope, ps, &o, k))) {
+        d->failed = rc;
+        d->failed_ss = 0;
+    }
+    return 0;
 }
 
 static int walk_rspans(dec *d, const uint8_t *p, size_t n, size_t r_no)
 {
     outer o;
-    scratch_reset(&d->sc);
-    int r = outer_fields(d, p, n, &o);
-    if (r)
-        return reject(d, r == -2);
-    const pb_resource *pr = NULL;
-    if (o.msg_count) {
-        pr = opentelemetry__proto__resource__v1__resource__unpack(&d->alloc, o.msg_len, o.msg);
-        if (!pr)
-            return reject(d, false);
-    }
-    trace_resource *res = NULL;
-    if (!d->failed) {
-        int rc = 0;
-        res = model_alloc(&d->mm, sizeof *res, 8);
-        if (!res)
-            rc = nomem(d);
-        else {
-            memset(res, 0, sizeof *res);
-            rc = copy_url(d, &res->schema_url, &o);
-        }
-        if (!rc && pr) {
-            res->dropped_attrs = pr->dropped_attributes_count;
-            if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, pr->attributes,
-                                 pr->n_attributes)))
-                rc = with_context(d->e, rc, "resource %llu: ", r_no);
-        }
-        if (rc)
-            conv_failed(d, rc);
-    }
-    size_t i = 0, k = 0;
+    memset(&o, 0, sizeof o);
+    size_t i = 0;
     field f;
-    while ((r = next_field(p, n, &i, &f)) > 0) {
+    while (next_field(p, n, &i, &f))
+        if (!outer_note(&o, &f))
+            d->wire_bad = true;
+    trace_resource *res = NULL;
+    if (!d->wire_bad) {
+        scratch_reset(&d->sc);
+        const pb_resource *pr = NULL;
+        if (o.msg_count) {
+            if (!outer_join(&d->sc, p, n, &o))
+                return reject(d);
+            pr = opentelemetry__proto__resource__v1__resource__unpack(&d->alloc, o.msg_len, o.msg);
+            if (!pr)
+                return reject(d);
+        }
+        if (!d->failed) {
+            int rc = 0;
+            res = model_alloc(&d->mm, sizeof *res, 8);
+            if (!res)
+                rc = nomem(d);
+            else {
+                memset(res, 0, sizeof *res);
+                rc = copy_url(d, &res->schema_url, &o);
+            }
+            if (!rc && pr) {
+                res->dropped_attrs = pr->dropped_attributes_count;
+                if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, pr->attributes,
+                                     pr->n_attributes)))
+                    rc = with_context(d->e, rc, "resource %llu: ", r_no);
+            }
+            if (rc) {
+                d->failed = rc;
+                d->failed_ss = 0;
+            }
+        }
+    }
+    size_t k = 0;
+    i = 0;
+    while (next_field(p, n, &i, &f)) {
         if (f.num != 2)
             continue;
         int rc = walk_sspans(d, f.data, f.len, res, k++);
         if (rc)
             return rc;
     }
-    return r < 0 ? reject(d, false) : 0;
+    return 0;
 }
 
 /* Decodes p[0..n) as TracesData. *wire_ok tells whether the wire form was
@@ -840,34 +888,36 @@ static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_o
 {
     *n_spans = 0;
     *wire_ok = false;
-    bool nested = false;
-    int rc = scan(p, n, 0, M_TRACES, 0, &nested, e);
-    if (rc)
-        return rc;
-    if (nested) /* see scan(): protobuf-c rejects such a resource */
+    scan_ctx c = {e, false, false};
+    int rc = scan(p, n, 0, M_TRACES, 0, &c);
+    if (rc || c.nested) {
+        /* the first framing error in body order, spans included; a nested
+         * resource is rejected by protobuf-c, before any span is added (a
+         * Tempo response is tried next) */
+        c.spans = true;
+        if ((rc = scan(p, n, 0, M_TRACES, 0, &c)))
+            return rc;
         return tc_error_set(e, TC_ERR_INPUT,
                             "malformed protobuf: not an OTLP TracesData message");
+    }
     dec d;
     memset(&d, 0, sizeof d);
     d.ts = ts;
+    d.body = p;
     d.mm.a = d.sc.a = trace_set_arena(ts);
     d.alloc = (ProtobufCAllocator){scratch_alloc, scratch_free, &d.sc};
     d.e = e;
     size_t i = 0, r_no = 0;
     field f;
-    int r;
-    rc = 0;
-    while (!rc && (r = next_field(p, n, &i, &f)) != 0) {
-        if (r < 0)
-            rc = reject(&d, false);
-        else if (f.num == 1)
-            rc = walk_rspans(&d, f.data, f.len, r_no++);
+    while (next_field(p, n, &i, &f)) {
+        if (f.reject)
+            d.wire_bad = true;
+        else if (f.num == 1 && (rc = walk_rspans(&d, f.data, f.len, r_no++)))
+            return rc;
     }
     if (d.wire_bad)
         return tc_error_set(e, TC_ERR_INPUT,
                             "malformed protobuf: not an OTLP TracesData message");
-    if (rc)
-        return rc;
     *wire_ok = true;
     *n_spans = d.span_no;
     return d.failed;
