@@ -303,7 +303,18 @@ static inline void *model_alloc(model_mem *m, size_t size, size_t align)
 
 /* ---- protobuf message -> model ---- */
 
+/* Attribute keys repeat from span to span: a small direct-mapped cache of
+ * the copies made so far lets equal keys share one copy. */
+#define KEY_CACHE 2048
+#define SHARED_MAX 64 /* longer strings are not shared */
+
+typedef struct key_slot {
+    const char *s;
+    size_t len;
+} key_slot;
+
 typedef struct dec {
+    key_slot keys[KEY_CACHE];
     trace_set *ts;
     model_mem mm;
     scratch sc;
@@ -359,16 +370,37 @@ static int copy_str(dec *d, const char **out, const char *s)
     return 0;
 }
 
-/* Copies a limited string (key or value) with its length. */
-static int copy_limited(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
+/* Copies an attribute key or a short string value, sharing the copy of an
+ * equal string seen before. */
+static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
 {
     size_t n = strlen(s);
     if (n > CODEC_MAX_STRING)
         return tc_error_set(d->e, TC_ERR_LIMIT, "%s has %zu bytes, limit %zu", what, n,
                             CODEC_MAX_STRING);
     *len = (uint32_t)n;
+    if (n > SHARED_MAX) {
+        if (!(*out = copy_n(d, s, n)))
+            return nomem(d);
+        return 0;
+    }
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, n);
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n;
+    key_slot *k = &d->keys[(h >> 40) & (KEY_CACHE - 1)];
+    if (k->s && k->len == n && memcmp(k->s, s, n) == 0) {
+        *out = k->s;
+        return 0;
+    }
     if (!(*out = copy_n(d, s, n)))
         return nomem(d);
+    k->s = *out;
+    k->len = n;
     return 0;
 }
 
@@ -383,7 +415,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         out->type = TC_V_STRING;
-        return copy_limited(d, &out->u.str, &out->len, v->string_value, "string value");
+        return copy_shared(d, &out->u.str, &out->len, v->string_value, "string value");
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         out->type = TC_V_BOOL;
         out->u.b = v->bool_value != 0;
@@ -468,7 +500,7 @@ static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, s
         return nomem(d);
     for (size_t i = 0; i < n; i++) {
         const pb_kv *kv = kvs[i];
-        int rc = copy_limited(d, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
+        int rc = copy_shared(d, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
         if (!rc)
             rc = conv_value(d, &attrs[i].value, kv->value, depth);
         if (rc) {
