@@ -3,10 +3,11 @@
  *
  * Decoding: a schema-aware wire scan first bounds the nesting of values (so
  * protobuf-c's recursive unpack cannot exhaust the stack) and reports wire
- * errors with a byte offset; protobuf-c then unpacks into the set's arena
- * (its allocator is the arena, free is a no-op) and the model points into the
- * unpacked message: names, keys and string values are not copied. Spans are
- * numbered from 0 in body order in error messages. */
+ * errors with a byte offset; then the outer levels (TracesData, ResourceSpans,
+ * ScopeSpans) are walked here and protobuf-c unpacks one resource, scope or
+ * span at a time into a small reused scratch area, from which the model
+ * copies what it keeps into the set's arena. Spans are numbered from 0 in
+ * body order in error messages. */
 #include "codec/codec.h"
 #include "codec/limits.h"
 
@@ -97,11 +98,20 @@ static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
     return -1;
 }
 
+typedef struct scan_ctx {
+    tc_error *e;
+    bool spans;  /* descend into spans (else only their framing is checked) */
+    bool nested; /* a Resource has a length-delimited field 2 */
+} scan_ctx;
+
 /* Checks the wire structure of message m in p[0..n) (at offset base of the
  * body), descending into the messages that can hold values; depth counts the
- * array/kvlist values around it. */
-static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, tc_error *e)
+ * array/kvlist values around it. Sets c->nested when a Resource has a
+ * length-delimited field 2: protobuf-c rejects it (field 2 is a varint), and
+ * it is how a Tempo response (a ResourceSpans one level deeper) looks. */
+static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, scan_ctx *c)
 {
+    tc_error *e = c->e;
     size_t i = 0;
     while (i < n) {
         size_t at = i;
@@ -142,6 +152,8 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                 return wire_error(e, base + at, msg);
             }
             size_t len = (size_t)v;
+            if (m == M_RESOURCE && field == 2)
+                c->nested = true;
             if (child != M_NONE) {
                 int d = depth + (child == M_ARRAY || child == M_KVLIST);
                 if (d > CODEC_MAX_DEPTH)
@@ -151,9 +163,10 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
                 /* an array/kvlist level takes at least 4 bytes: a short
                  * key-value or value cannot reach the limit, so it needs no
                  * scan (protobuf-c still checks its wire form) */
-                bool skip = child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH;
+                bool skip = (child >= M_KV && d + len / 4 + 1 <= CODEC_MAX_DEPTH) ||
+                            (child == M_SPAN && !c->spans);
                 if (!skip) {
-                    int rc = scan(p + i, len, base + i, child, d, e);
+                    int rc = scan(p + i, len, base + i, child, d, c);
                     if (rc)
                         return rc;
                 }
@@ -171,137 +184,148 @@ static int scan(const uint8_t *p, size_t n, size_t base, msg_kind m, int depth, 
     return 0;
 }
 
-/* ---- unpack into the arena ---- */
+/* ---- memory ---- */
 
-/* protobuf-c makes many small allocations: they are bump-allocated with
- * 8-byte alignment from blocks taken from the set's arena, which is cheaper
- * than one arena_alloc each and wastes less to rounding. The only blocks it
- * frees on success are its scratch slabs (one per message with more than 16
- * fields on the wire, e.g. every span with a dozen attributes): large
- * allocations are remembered so a freed slab is reused by the next one
- * instead of being lost until the set is freed. */
-#define PB_BLOCK ((size_t)256 << 10)
-#define PB_ALIGN ((size_t)8)
-#define PB_BIG 512    /* allocations tracked for reuse: at least this size */
-#define PB_RECENT 64  /* how many recent big allocations are remembered */
-#define PB_CLASSES 24 /* free lists by size class (log2) */
+/* protobuf-c unpacks one message at a time (a resource, a scope or a span)
+ * into a scratch area that is reset before the next one, so it stays in the
+ * cache and costs no fresh pages. Its blocks are taken from the set's arena
+ * once (so the arena's cap bounds them too) and reused; a message too big
+ * for them gets a block of its own, kept for reuse. free is a no-op. */
+#define SCRATCH_BLOCK ((size_t)64 << 10)
 
-typedef struct pb_free_block {
-    struct pb_free_block *next;
-    size_t size;
-} pb_free_block;
+typedef struct scratch_block {
+    struct scratch_block *next;
+    size_t size; /* bytes after the header */
+} scratch_block;
 
-typedef struct pb_arena {
+typedef struct scratch {
     arena *a;
-    uint8_t *cur, *end; /* free part of the current block */
-    bool failed;        /* an allocation failed: the arena is full */
-    void *recent[PB_RECENT];
-    size_t recent_size[PB_RECENT];
-    unsigned recent_next;
-    pb_free_block *free_list[PB_CLASSES];
-} pb_arena;
+    scratch_block *head, *cur;
+    uint8_t *p, *end; /* free part of cur */
+    bool failed;      /* an allocation failed: the arena is full */
+} scratch;
 
-static unsigned size_class(size_t size)
-{
-    unsigned c = 0;
-    while (c + 1 < PB_CLASSES && ((size_t)1 << (c + 1)) <= size)
-        c++;
-    return c; /* 2^c <= size */
-}
+_Static_assert(sizeof(scratch_block) % 8 == 0, "scratch data stays 8-aligned");
 
-static void *pb_alloc_slow(pb_arena *pa, size_t size)
+static void *scratch_slow(scratch *s, size_t size)
 {
-    void *p;
-    if (size >= PB_BIG) {
-        unsigned c = size_class(size);
-        pb_free_block **fb = &pa->free_list[c];
-        if (*fb && (*fb)->size >= size) {
-            p = *fb;
-            size = (*fb)->size;
-            *fb = (*fb)->next;
-        } else if (size > PB_BLOCK / 8) {
-            p = arena_alloc(pa->a, size);
-        } else {
-            p = NULL;
-        }
-        if (p || size > PB_BLOCK / 8) {
-            if (!p) {
-                pa->failed = true;
-                return NULL;
-            }
-            pa->recent[pa->recent_next] = p;
-            pa->recent_size[pa->recent_next] = size;
-            pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-            return p;
+    while (s->cur && s->cur->next) {
+        s->cur = s->cur->next;
+        if (s->cur->size >= size) {
+            uint8_t *data = (uint8_t *)(s->cur + 1);
+            s->p = data + size;
+            s->end = data + s->cur->size;
+            return data;
         }
     }
-    uint8_t *block = arena_alloc(pa->a, PB_BLOCK);
-    if (!block) {
-        pa->failed = true;
+    size_t bs = size > SCRATCH_BLOCK ? size : SCRATCH_BLOCK;
+    scratch_block *b = arena_alloc(s->a, sizeof *b + bs);
+    if (!b) {
+        s->failed = true;
         return NULL;
     }
-    pa->cur = block + size;
-    pa->end = block + PB_BLOCK;
-    if (size >= PB_BIG) {
-        pa->recent[pa->recent_next] = block;
-        pa->recent_size[pa->recent_next] = size;
-        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-    }
-    return block;
+    b->next = NULL;
+    b->size = bs;
+    if (s->cur)
+        s->cur->next = b;
+    else
+        s->head = b;
+    s->cur = b;
+    uint8_t *data = (uint8_t *)(b + 1);
+    s->p = data + size;
+    s->end = data + bs;
+    return data;
 }
 
-static inline void *pb_bump(pb_arena *pa, size_t size)
+static void *scratch_alloc(void *data, size_t size)
 {
-    if (size > SIZE_MAX - PB_ALIGN) {
-        pa->failed = true;
+    scratch *s = data;
+    if (size > SIZE_MAX / 2) {
+        s->failed = true;
         return NULL;
     }
-    size = (size + PB_ALIGN - 1) & ~(PB_ALIGN - 1);
-    if (size < PB_BIG && (size_t)(pa->end - pa->cur) >= size) {
-        void *p = pa->cur;
-        pa->cur += size;
-        return p;
+    size = (size + 7) & ~(size_t)7;
+    if (size <= (size_t)(s->end - s->p)) {
+        void *r = s->p;
+        s->p += size;
+        return r;
     }
-    if (size >= PB_BIG && !pa->free_list[size_class(size)] &&
-        (size_t)(pa->end - pa->cur) >= size) {
-        void *p = pa->cur;
-        pa->cur += size;
-        pa->recent[pa->recent_next] = p;
-        pa->recent_size[pa->recent_next] = size;
-        pa->recent_next = (pa->recent_next + 1) % PB_RECENT;
-        return p;
-    }
-    return pb_alloc_slow(pa, size);
+    return scratch_slow(s, size);
 }
 
-static void *pb_alloc(void *data, size_t size)
+static void scratch_free(void *data, void *p)
 {
-    return pb_bump(data, size);
+    (void)data;
+    (void)p;
 }
 
-static void pb_free(void *data, void *p)
+static void scratch_reset(scratch *s)
 {
-    pb_arena *pa = data;
-    for (unsigned i = 0; p && i < PB_RECENT; i++) {
-        if (pa->recent[i] == p) {
-            pb_free_block *fb = p;
-            fb->size = pa->recent_size[i];
-            unsigned c = size_class(fb->size);
-            fb->next = pa->free_list[c];
-            pa->free_list[c] = fb;
-            pa->recent[i] = NULL;
-            return;
-        }
+    s->cur = s->head;
+    if (s->head) {
+        s->p = (uint8_t *)(s->head + 1);
+        s->end = s->p + s->head->size;
     }
+}
+
+/* The model (spans, attribute arrays, copied strings) is bump-allocated from
+ * blocks of the set's arena: cheaper than one arena_alloc each, and strings
+ * need no alignment. Large pieces go to the arena directly. */
+#define MODEL_BLOCK ((size_t)256 << 10)
+
+typedef struct model_mem {
+    arena *a;
+    uintptr_t cur, end; /* free part of the current block */
+} model_mem;
+
+static void *model_slow(model_mem *m, size_t size)
+{
+    if (size >= MODEL_BLOCK / 8)
+        return arena_alloc(m->a, size);
+    uint8_t *b = arena_alloc(m->a, MODEL_BLOCK);
+    if (!b)
+        return NULL;
+    m->cur = (uintptr_t)(b + size);
+    m->end = (uintptr_t)(b + MODEL_BLOCK);
+    return b;
+}
+
+/* size bytes aligned to align (1 or 8); NULL when the arena is full. */
+static inline void *model_alloc(model_mem *m, size_t size, size_t align)
+{
+    uintptr_t at = (m->cur + align - 1) & ~(uintptr_t)(align - 1);
+    if (size < MODEL_BLOCK / 8 && at <= m->end && size <= m->end - at) {
+        m->cur = at + size;
+        return (void *)at;
+    }
+    return model_slow(m, size);
 }
 
 /* ---- protobuf message -> model ---- */
 
+/* Attribute keys repeat from span to span: a small direct-mapped cache of
+ * the copies made so far lets equal keys share one copy. */
+#define KEY_CACHE 2048
+#define SHARED_MAX 64 /* longer strings are not shared */
+
+typedef struct key_slot {
+    const char *s;
+    size_t len;
+} key_slot;
+
 typedef struct dec {
+    key_slot keys[KEY_CACHE];
     trace_set *ts;
-    pb_arena *pa;
+    model_mem mm;
+    scratch sc;
+    ProtobufCAllocator alloc; /* over sc */
     tc_error *e;
-    uint64_t span_no; /* spans seen so far in the body */
+    const uint8_t *body; /* for byte offsets */
+    uint64_t span_no;    /* spans seen so far in the body */
+    uint64_t ss_no;      /* ScopeSpans seen so far (from 1) */
+    int failed;          /* first conversion error (in *e); nothing converts after it */
+    uint64_t failed_ss;  /* the ScopeSpans whose span failed first (0: not a span) */
+    bool wire_bad;       /* protobuf-c rejects the body: only framing is checked */
 } dec;
 
 /* Prefixes e's message with a context ("span 3: "); returns code. */
@@ -318,18 +342,70 @@ static int with_context(tc_error *e, int code, const char *fmt, unsigned long lo
     return code;
 }
 
-static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
-                    int depth, size_t max);
+static int nomem(dec *d)
+{
+    return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+}
 
-static int string_len(dec *d, const char *s, uint32_t *len, const char *what)
+/* Copies the C string s (n bytes) into the set; "" needs no copy. */
+static const char *copy_n(dec *d, const char *s, size_t n)
+{
+    if (n == 0)
+        return "";
+    char *p = model_alloc(&d->mm, n + 1, 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+/* *out = a copy of s ("" when NULL). 0 or TC_ERR_NOMEM. */
+static int copy_str(dec *d, const char **out, const char *s)
+{
+    if (!s || !*s) {
+        *out = "";
+        return 0;
+    }
+    if (!(*out = copy_n(d, s, strlen(s))))
+        return nomem(d);
+    return 0;
+}
+
+/* Copies an attribute key or a short string value, sharing the copy of an
+ * equal string seen before. */
+static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
 {
     size_t n = strlen(s);
     if (n > CODEC_MAX_STRING)
         return tc_error_set(d->e, TC_ERR_LIMIT, "%s has %zu bytes, limit %zu", what, n,
                             CODEC_MAX_STRING);
     *len = (uint32_t)n;
+    if (n > SHARED_MAX) {
+        if (!(*out = copy_n(d, s, n)))
+            return nomem(d);
+        return 0;
+    }
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, n);
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n;
+    key_slot *k = &d->keys[(h >> 40) & (KEY_CACHE - 1)];
+    if (k->s && k->len == n && memcmp(k->s, s, n) == 0) {
+        *out = k->s;
+        return 0;
+    }
+    if (!(*out = copy_n(d, s, n)))
+        return nomem(d);
+    k->s = *out;
+    k->len = n;
     return 0;
 }
+
+static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
+                    int depth, size_t max);
 
 static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
 {
@@ -339,8 +415,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         out->type = TC_V_STRING;
-        out->u.str = v->string_value;
-        return string_len(d, v->string_value, &out->len, "string value");
+        return copy_shared(d, &out->u.str, &out->len, v->string_value, "string value");
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         out->type = TC_V_BOOL;
         out->u.b = v->bool_value != 0;
@@ -353,14 +428,23 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
         out->type = TC_V_DOUBLE;
         out->u.d = v->double_value;
         return 0;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        if (v->bytes_value.len > CODEC_MAX_STRING)
-            return tc_error_set(d->e, TC_ERR_LIMIT, "bytes value has %zu bytes, limit %zu",
-                                v->bytes_value.len, CODEC_MAX_STRING);
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: {
+        size_t n = v->bytes_value.len;
+        if (n > CODEC_MAX_STRING)
+            return tc_error_set(d->e, TC_ERR_LIMIT, "bytes value has %zu bytes, limit %zu", n,
+                                CODEC_MAX_STRING);
         out->type = TC_V_BYTES;
-        out->len = (uint32_t)v->bytes_value.len;
-        out->u.bytes = v->bytes_value.data ? v->bytes_value.data : (const uint8_t *)"";
+        out->len = (uint32_t)n;
+        out->u.bytes = (const uint8_t *)"";
+        if (n) {
+            uint8_t *p = model_alloc(&d->mm, n, 1);
+            if (!p)
+                return nomem(d);
+            memcpy(p, v->bytes_value.data, n);
+            out->u.bytes = p;
+        }
         return 0;
+    }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
         if (depth + 1 > CODEC_MAX_DEPTH)
             return tc_error_set(d->e, TC_ERR_LIMIT, "value nested deeper than %d levels",
@@ -374,9 +458,9 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
         out->len = (uint32_t)n;
         if (!n)
             return 0;
-        tc_value *items = pb_bump(d->pa, n * sizeof *items);
+        tc_value *items = model_alloc(&d->mm, n * sizeof *items, 8);
         if (!items)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         out->u.arr = items;
         for (size_t i = 0; i < n; i++) {
             int rc = conv_value(d, &items[i], arr->values[i], depth + 1);
@@ -401,7 +485,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     }
 }
 
-/* Converts n key-values (at value depth `depth`) into one arena array. */
+/* Converts n key-values (at value depth `depth`) into one model array. */
 static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
                     int depth, size_t max)
 {
@@ -411,13 +495,12 @@ static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, s
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu attributes, limit %zu", n, max);
     if (!n)
         return 0;
-    tc_attr *attrs = pb_bump(d->pa, n * sizeof *attrs);
+    tc_attr *attrs = model_alloc(&d->mm, n * sizeof *attrs, 8);
     if (!attrs)
-        return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+        return nomem(d);
     for (size_t i = 0; i < n; i++) {
         const pb_kv *kv = kvs[i];
-        attrs[i].key = kv->key;
-        int rc = string_len(d, kv->key, &attrs[i].key_len, "attribute key");
+        int rc = copy_shared(d, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
         if (!rc)
             rc = conv_value(d, &attrs[i].value, kv->value, depth);
         if (rc) {
@@ -480,18 +563,19 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
     memcpy(sp->span_id, s->span_id.data, SPAN_ID_LEN);
     if (s->parent_span_id.len)
         memcpy(sp->parent_id, s->parent_span_id.data, SPAN_ID_LEN);
-    sp->name = str_or_empty(s->name);
-    sp->trace_state = str_or_empty(s->trace_state);
+    if ((rc = copy_str(d, &sp->name, s->name)) ||
+        (rc = copy_str(d, &sp->trace_state, s->trace_state)))
+        return rc;
     sp->start_ns = s->start_time_unix_nano;
     sp->end_ns = s->end_time_unix_nano;
     sp->flags = s->flags;
     sp->kind = (unsigned)s->kind <= TRACE_KIND_CONSUMER ? (uint8_t)s->kind : 0;
+    sp->status_message = "";
     if (s->status) {
-        sp->status_message = str_or_empty(s->status->message);
+        if ((rc = copy_str(d, &sp->status_message, s->status->message)))
+            return rc;
         sp->status_code =
             (unsigned)s->status->code <= TRACE_STATUS_ERROR ? (uint8_t)s->status->code : 0;
-    } else {
-        sp->status_message = "";
     }
     sp->dropped_attrs = s->dropped_attributes_count;
     sp->dropped_events = s->dropped_events_count;
@@ -505,15 +589,16 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu events, limit %d", s->n_events,
                             CODEC_MAX_EVENTS);
     if (s->n_events) {
-        sp->events = pb_bump(d->pa, s->n_events * sizeof *sp->events);
+        sp->events = model_alloc(&d->mm, s->n_events * sizeof *sp->events, 8);
         if (!sp->events)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         for (size_t i = 0; i < s->n_events; i++) {
             const pb_event *ev = s->events[i];
             trace_event *te = &sp->events[i];
-            te->name = str_or_empty(ev->name);
             te->time_ns = ev->time_unix_nano;
             te->dropped_attrs = ev->dropped_attributes_count;
+            if ((rc = copy_str(d, &te->name, ev->name)))
+                return rc;
             if ((rc = conv_attrs(d, &te->attrs, &te->n_attrs, ev->attributes, ev->n_attributes)))
                 return with_context(d->e, rc, "event %llu: ", i);
         }
@@ -524,9 +609,9 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
         return tc_error_set(d->e, TC_ERR_LIMIT, "%zu links, limit %d", s->n_links,
                             CODEC_MAX_LINKS);
     if (s->n_links) {
-        sp->links = pb_bump(d->pa, s->n_links * sizeof *sp->links);
+        sp->links = model_alloc(&d->mm, s->n_links * sizeof *sp->links, 8);
         if (!sp->links)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
+            return nomem(d);
         for (size_t i = 0; i < s->n_links; i++) {
             const pb_link *lk = s->links[i];
             trace_link *tl = &sp->links[i];
@@ -535,9 +620,10 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
                 return with_context(d->e, rc, "link %llu: ", i);
             memcpy(tl->trace_id, lk->trace_id.data, TRACE_ID_LEN);
             memcpy(tl->span_id, lk->span_id.data, SPAN_ID_LEN);
-            tl->trace_state = str_or_empty(lk->trace_state);
             tl->dropped_attrs = lk->dropped_attributes_count;
             tl->flags = lk->flags;
+            if ((rc = copy_str(d, &tl->trace_state, lk->trace_state)))
+                return rc;
             if ((rc = conv_attrs(d, &tl->attrs, &tl->n_attrs, lk->attributes, lk->n_attributes)))
                 return with_context(d->e, rc, "link %llu: ", i);
         }
@@ -546,52 +632,282 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
     return 0;
 }
 
-static int conv_traces(dec *d, pb_rspans *const *rss, size_t n_rs)
+/* ---- walking the outer levels ---- */
+
+/* TracesData, ResourceSpans and ScopeSpans are walked here, after scan()
+ * checked their framing (and all of every resource and scope); each span is
+ * scanned just before protobuf-c unpacks it, so the first framing error in
+ * body order is still the one reported. protobuf-c unpacks each Resource,
+ * InstrumentationScope and Span. A message field given more than once
+ * merges: its occurrences are joined and unpacked as one. After the first
+ * conversion error, or a message protobuf-c rejects, the rest of the body is
+ * still checked without converting, so that the error reported is the one
+ * a whole-body unpack gives: a framing error first, then a rejected message,
+ * then the first conversion error (resource, scope, then its spans). */
+
+typedef struct field {
+    uint32_t num, wt;
+    const uint8_t *data; /* payload of a length-delimited field */
+    size_t len;
+    bool reject; /* protobuf-c rejects it: tag or length prefix over 5 bytes */
+} field;
+
+/* Reads the next field at p[*i..n) of a message whose framing scan()
+ * checked. Returns 1, or 0 at the end. */
+static int next_field(const uint8_t *p, size_t n, size_t *i, field *f)
 {
+    if (*i >= n)
+        return 0;
+    size_t at = *i;
+    uint64_t tag = 0, v = 0;
+    (void)read_varint(p, n, i, &tag);
+    f->reject = *i - at > 5;
+    f->num = (uint32_t)(tag >> 3);
+    f->wt = (uint32_t)(tag & 7);
+    f->data = NULL;
+    f->len = 0;
+    switch (f->wt) {
+    case 0: (void)read_varint(p, n, i, &v); break;
+    case 1: *i += 8; break;
+    case 5: *i += 4; break;
+    default:
+        at = *i;
+        (void)read_varint(p, n, i, &v);
+        f->reject |= *i - at > 5;
+        f->data = p + *i;
+        f->len = (size_t)v;
+        *i += (size_t)v;
+        break;
+    }
+    return 1;
+}
+
+/* A message field's occurrences (joined when more than one) and the last
+ * schema_url of a ResourceSpans or ScopeSpans. */
+typedef struct outer {
+    const uint8_t *msg;
+    size_t msg_len;
+    unsigned msg_count;
+    const uint8_t *url;
+    size_t url_len;
+} outer;
+
+/* Notes field f (1: the message, 3: schema_url) of a ResourceSpans or
+ * ScopeSpans; false when protobuf-c rejects it. */
+static bool outer_note(outer *o, const field *f)
+{
+    if (f->reject)
+        return false;
+    if (f->num == 1) {
+        if (!o->msg_count++)
+            o->msg = f->data;
+        o->msg_len += f->len;
+    } else if (f->num == 3) {
+        if (f->wt != 2)
+            return false;
+        o->url = f->data;
+        o->url_len = f->len;
+    }
+    return true;
+}
+
+/* Joins the occurrences of field 1 of p[0..n) into scratch when there are
+ * several. false when out of memory. */
+static bool outer_join(scratch *sc, const uint8_t *p, size_t n, outer *o)
+{
+    if (o->msg_count < 2)
+        return true;
+    uint8_t *joined = scratch_alloc(sc, o->msg_len ? o->msg_len : 1);
+    if (!joined)
+        return false;
+    size_t at = 0, i = 0;
+    field f;
+    while (next_field(p, n, &i, &f)) {
+        if (f.num == 1) {
+            memcpy(joined + at, f.data, f.len);
+            at += f.len;
+        }
+    }
+    o->msg = joined;
+    return true;
+}
+
+/* protobuf-c's schema_url: the bytes up to the first NUL, copied. */
+static int copy_url(dec *d, const char **out, const outer *o)
+{
+    *out = "";
+    if (!o->url_len)
+        return 0;
+    const char *s = (const char *)o->url;
+    size_t n = strnlen(s, o->url_len);
+    char *p = model_alloc(&d->mm, n + 1, 1);
+    if (!p)
+        return nomem(d);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* protobuf-c rejected a message (or scratch memory ran out: the arena is
+ * full, which ends the walk). */
+static int reject(dec *d)
+{
+    if (d->sc.failed)
+        return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory (trace arena full)");
+    d->wire_bad = true;
+    return 0;
+}
+
+/* Converts (lazily, at the end of its ScopeSpans: spans point to it) a
+ * scope from the unpacked pb scope (or none). */
+static int conv_scope(dec *d, trace_scope *scope, const pb_scope *ps, const outer *o, size_t k)
+{
+    memset(scope, 0, sizeof *scope);
+    scope->name = "";
+    scope->version = "";
+    int rc = copy_url(d, &scope->schema_url, o);
+    if (rc || !ps)
+        return rc;
+    scope->dropped_attrs = ps->dropped_attributes_count;
+    if ((rc = copy_str(d, &scope->name, ps->name)) ||
+        (rc = copy_str(d, &scope->version, ps->version)))
+        return rc;
+    if ((rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ps->attributes, ps->n_attributes)))
+        return with_context(d->e, rc, "scope %llu: ", k);
+    return 0;
+}
+
+static int walk_span(dec *d, const field *f, const trace_resource *res, const trace_scope *scope,
+                     uint64_t ss_no)
+{
+    scan_ctx c = {d->e, true, false};
+    int rc = scan(f->data, f->len, (size_t)(f->data - d->body), M_SPAN, 0, &c);
+    if (rc)
+        return rc;
+    if (d->wire_bad)
+        return 0; /* only framing errors matter now */
+    scratch_reset(&d->sc);
+    pb_span *s = opentelemetry__proto__trace__v1__span__unpack(&d->alloc, f->len, f->data);
+    if (!s)
+        return reject(d);
+    if (d->failed)
+        return 0;
+    trace_span *sp = model_alloc(&d->mm, sizeof *sp, 8);
+    if (!sp)
+        rc = nomem(d);
+    else {
+        memset(sp, 0, sizeof *sp);
+        if ((rc = conv_span(d, sp, s, res, scope)))
+            rc = with_context(d->e, rc, "span %llu: ", d->span_no);
+        else
+            rc = trace_set_add_span(d->ts, sp, d->e);
+    }
+    if (rc) {
+        d->failed = rc;
+        d->failed_ss = ss_no;
+    }
+    return 0;
+}
+
+static int walk_sspans(dec *d, const uint8_t *p, size_t n, const trace_resource *res, size_t k)
+{
+    uint64_t ss_no = ++d->ss_no;
+    outer o;
+    memset(&o, 0, sizeof o);
+    trace_scope *scope = NULL;
+    if (!d->failed) {
+        scope = model_alloc(&d->mm, sizeof *scope, 8);
+        if (!scope) {
+            d->failed = nomem(d);
+            d->failed_ss = 0;
+        } else {
+            conv_scope(d, scope, NULL, &o, k); /* empty until its end */
+        }
+    }
+    size_t i = 0;
+    field f;
     int rc;
-    for (size_t r = 0; r < n_rs; r++) {
-        const pb_rspans *rs = rss[r];
-        trace_resource *res = pb_bump(d->pa, sizeof *res);
-        if (!res)
-            return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-        memset(res, 0, sizeof *res);
-        res->schema_url = str_or_empty(rs->schema_url);
-        if (rs->resource) {
-            res->dropped_attrs = rs->resource->dropped_attributes_count;
-            if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, rs->resource->attributes,
-                                 rs->resource->n_attributes)))
-                return with_context(d->e, rc, "resource %llu: ", r);
+    while (next_field(p, n, &i, &f)) {
+        if (!outer_note(&o, &f))
+            d->wire_bad = true;
+        if (f.num == 2) {
+            rc = walk_span(d, &f, res, scope, ss_no);
+            d->span_no++;
+            if (rc)
+                return rc;
         }
-        for (size_t k = 0; k < rs->n_scope_spans; k++) {
-            const pb_sspans *ss = rs->scope_spans[k];
-            trace_scope *scope = pb_bump(d->pa, sizeof *scope);
-            if (!scope)
-                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-            memset(scope, 0, sizeof *scope);
-            scope->schema_url = str_or_empty(ss->schema_url);
-            scope->name = "";
-            scope->version = "";
-            if (ss->scope) {
-                scope->name = str_or_empty(ss->scope->name);
-                scope->version = str_or_empty(ss->scope->version);
-                scope->dropped_attrs = ss->scope->dropped_attributes_count;
-                if ((rc = conv_attrs(d, &scope->attrs, &scope->n_attrs, ss->scope->attributes,
-                                     ss->scope->n_attributes)))
-                    return with_context(d->e, rc, "scope %llu: ", k);
+    }
+    if (d->wire_bad)
+        return 0;
+    /* the scope converts before its spans: its error comes first */
+    bool convert = scope && (!d->failed || d->failed_ss == ss_no);
+    scratch_reset(&d->sc);
+    const pb_scope *ps = NULL;
+    if (o.msg_count) {
+        if (!outer_join(&d->sc, p, n, &o))
+            return reject(d);
+        ps = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&d->alloc, o.msg_len,
+                                                                             o.msg);
+        if (!ps)
+            return reject(d);
+    }
+    if (convert && (rc = conv_scope(d, scope, ps, &o, k))) {
+        d->failed = rc;
+        d->failed_ss = 0;
+    }
+    return 0;
+}
+
+static int walk_rspans(dec *d, const uint8_t *p, size_t n, size_t r_no)
+{
+    outer o;
+    memset(&o, 0, sizeof o);
+    size_t i = 0;
+    field f;
+    while (next_field(p, n, &i, &f))
+        if (!outer_note(&o, &f))
+            d->wire_bad = true;
+    trace_resource *res = NULL;
+    if (!d->wire_bad) {
+        scratch_reset(&d->sc);
+        const pb_resource *pr = NULL;
+        if (o.msg_count) {
+            if (!outer_join(&d->sc, p, n, &o))
+                return reject(d);
+            pr = opentelemetry__proto__resource__v1__resource__unpack(&d->alloc, o.msg_len, o.msg);
+            if (!pr)
+                return reject(d);
+        }
+        if (!d->failed) {
+            int rc = 0;
+            res = model_alloc(&d->mm, sizeof *res, 8);
+            if (!res)
+                rc = nomem(d);
+            else {
+                memset(res, 0, sizeof *res);
+                rc = copy_url(d, &res->schema_url, &o);
             }
-            if (!ss->n_spans)
-                continue;
-            trace_span *spans = pb_bump(d->pa, ss->n_spans * sizeof *spans);
-            if (!spans)
-                return tc_error_set(d->e, TC_ERR_NOMEM, "out of memory");
-            memset(spans, 0, ss->n_spans * sizeof *spans);
-            for (size_t i = 0; i < ss->n_spans; i++, d->span_no++) {
-                if ((rc = conv_span(d, &spans[i], ss->spans[i], res, scope)))
-                    return with_context(d->e, rc, "span %llu: ", d->span_no);
-                if ((rc = trace_set_add_span(d->ts, &spans[i], d->e)))
-                    return rc;
+            if (!rc && pr) {
+                res->dropped_attrs = pr->dropped_attributes_count;
+                if ((rc = conv_attrs(d, &res->attrs, &res->n_attrs, pr->attributes,
+                                     pr->n_attributes)))
+                    rc = with_context(d->e, rc, "resource %llu: ", r_no);
+            }
+            if (rc) {
+                d->failed = rc;
+                d->failed_ss = 0;
             }
         }
+    }
+    size_t k = 0;
+    i = 0;
+    while (next_field(p, n, &i, &f)) {
+        if (f.num != 2)
+            continue;
+        int rc = walk_sspans(d, f.data, f.len, res, k++);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -604,25 +920,39 @@ static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_o
 {
     *n_spans = 0;
     *wire_ok = false;
-    int rc = scan(p, n, 0, M_TRACES, 0, e);
-    if (rc)
-        return rc;
-    pb_arena pa;
-    memset(&pa, 0, sizeof pa);
-    pa.a = trace_set_arena(ts);
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, &pa};
-    pb_traces *td = opentelemetry__proto__trace__v1__traces_data__unpack(&alloc, n, p);
-    if (!td) {
-        if (pa.failed)
-            return tc_error_set(e, TC_ERR_NOMEM, "out of memory (trace arena full)");
+    scan_ctx c = {e, false, false};
+    int rc = scan(p, n, 0, M_TRACES, 0, &c);
+    if (rc || c.nested) {
+        /* the first framing error in body order, spans included; a nested
+         * resource is rejected by protobuf-c, before any span is added (a
+         * Tempo response is tried next) */
+        c.spans = true;
+        if ((rc = scan(p, n, 0, M_TRACES, 0, &c)))
+            return rc;
         return tc_error_set(e, TC_ERR_INPUT,
                             "malformed protobuf: not an OTLP TracesData message");
     }
+    dec d;
+    memset(&d, 0, sizeof d);
+    d.ts = ts;
+    d.body = p;
+    d.mm.a = d.sc.a = trace_set_arena(ts);
+    d.alloc = (ProtobufCAllocator){scratch_alloc, scratch_free, &d.sc};
+    d.e = e;
+    size_t i = 0, r_no = 0;
+    field f;
+    while (next_field(p, n, &i, &f)) {
+        if (f.reject)
+            d.wire_bad = true;
+        else if (f.num == 1 && (rc = walk_rspans(&d, f.data, f.len, r_no++)))
+            return rc;
+    }
+    if (d.wire_bad)
+        return tc_error_set(e, TC_ERR_INPUT,
+                            "malformed protobuf: not an OTLP TracesData message");
     *wire_ok = true;
-    dec d = {ts, &pa, e, 0};
-    rc = conv_traces(&d, td->resource_spans, td->n_resource_spans);
     *n_spans = d.span_no;
-    return rc;
+    return d.failed;
 }
 
 /* Finds the payload of field 1 (length-delimited) of a wrapper message;
