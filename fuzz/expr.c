@@ -28,20 +28,26 @@ static int lookup(void *u, const char *name, size_t n, const char **val, size_t 
 static int64_t now(void *u) { (void)u; return 1709647629000000000LL; }
 static uint64_t rnd(void *u) { (void)u; return 0x9E3779B97F4A7C15ULL; }
 
+/* Evaluates e as a statement or a plain expression. */
+static void evaluate(const expr *e, const expr_ctx *ctx, arena *a)
+{
+    expr_result r;
+    expr_value v;
+    tc_error err;
+    if (expr_comparator(e) != EXPR_CMP_NONE)
+        expr_eval_statement(e, ctx, a, &r);
+    else if (expr_eval(e, ctx, a, &v, &err) == 0)
+        expr_value_text(&v, a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     expr_ctx ctx = {lookup, lookup, lookup, NULL, now, rnd, NULL, false, NULL};
     arena *a = arena_new((size_t)64 << 20);
     expr *e = NULL;
     tc_error err;
-    if (a && expr_parse((const char *)data, size, EXPR_PARSE_ANY, &e, &err) == 0) {
-        expr_result r;
-        expr_value v;
-        if (expr_comparator(e) != EXPR_CMP_NONE)
-            expr_eval_statement(e, &ctx, a, &r);
-        else if (expr_eval(e, &ctx, a, &v, &err) == 0)
-            expr_value_text(&v, a);
-    }
+    if (a && expr_parse((const char *)data, size, EXPR_PARSE_ANY, &e, &err) == 0)
+        evaluate(e, &ctx, a);
     const char *s;
     if (a)
         expr_interpolate((const char *)data, size, &ctx, a, &s, &err);
@@ -52,14 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx.attr_stable = true;
     ctx.cache = expr_cache_new();
     if (a && ctx.cache && expr_parse_in(a, (const char *)data, size, EXPR_PARSE_ANY, &e, &err) == 0) {
-        for (int round = 0; round < 2; round++) {
-            expr_result r;
-            expr_value v;
-            if (expr_comparator(e) != EXPR_CMP_NONE)
-                expr_eval_statement(e, &ctx, a, &r);
-            else if (expr_eval(e, &ctx, a, &v, &err) == 0)
-                expr_value_text(&v, a);
-        }
+        for (int round = 0; round < 2; round++)
+            evaluate(e, &ctx, a);
         expr_free(&e);
     }
     expr_cache_free(&ctx.cache);

@@ -91,62 +91,6 @@ static uint32_t ref_match(trace *t, const ref_step *st, int k, int n, uint32_t l
     return cnt;
 }
 
-static void test_against_reference(void **state)
-{
-    (void)state;
-    srand(12345);
-    for (int round = 0; round < 300; round++) {
-        trace_set *ts = trace_set_new(0);
-        uint32_t n = 1 + (uint32_t)(rand() % 40);
-        for (uint32_t i = 0; i < n; i++) {
-            /* a random earlier span as parent; a few extra roots */
-            uint32_t parent = i == 0 || rand() % 10 == 0 ? 0 : 1 + (uint32_t)(rand() % i);
-            assert_int_equal(trace_set_add_span(ts, mk(ts, i, parent, rand() % 3), NULL), 0);
-        }
-        assert_int_equal(trace_set_index(ts), 0);
-        trace *t = trace_set_at(ts, 0);
-        for (int q = 0; q < 20; q++) {
-            ref_step st[4];
-            int steps = 1 + rand() % 4;
-            char src[256];
-            size_t len = 0;
-            for (int k = 0; k < steps; k++) {
-                st[k].c = rand() % 4 - 1;
-                st[k].pseudo = rand() % 3 == 0 ? 1 + rand() % 3 : 0;
-                st[k].nth = 1 + rand() % 3;
-                len += (size_t)snprintf(src + len, sizeof src - len, "%sspan[", k ? " " : "");
-                if (st[k].c >= 0)
-                    len += (size_t)snprintf(src + len, sizeof src - len, "c=%d", st[k].c);
-                len += (size_t)snprintf(src + len, sizeof src - len, "]%s",
-                                        st[k].pseudo == 1   ? ":first"
-                                        : st[k].pseudo == 2 ? ":last"
-                                        : st[k].pseudo == 3 ? ":nth_child("
-                                                            : "");
-                if (st[k].pseudo == 3)
-                    len += (size_t)snprintf(src + len, sizeof src - len, "%d)", st[k].nth);
-            }
-            trace_span **want = malloc((n + 1) * sizeof *want);
-            uint32_t n_want = ref_match(t, st, 0, steps, 0, t->n_spans, want);
-            sel_query *sq = NULL;
-            tc_error e;
-            assert_int_equal(sel_parse(src, len, &sq, &e), 0);
-            arena *a = arena_new(0);
-            trace_span **got;
-            uint32_t n_got;
-            assert_int_equal(sel_match(sq, ts, t, a, &got, &n_got), 0);
-            if (n_got != n_want)
-                fail_msg("%s: %u spans, want %u (round %d)", src, n_got, n_want, round);
-            for (uint32_t i = 0; i < n_got; i++)
-                if (got[i] != want[i])
-                    fail_msg("%s: span %u is %s, want %s", src, i, got[i]->name, want[i]->name);
-            arena_free(&a);
-            sel_free(&sq);
-            free(want);
-        }
-        trace_set_free(&ts);
-    }
-}
-
 /* Writes a random selector of up to 4 steps into src (its steps in st). */
 static size_t random_selector(ref_step *st, int *steps, char *src, size_t cap)
 {
@@ -170,6 +114,55 @@ static size_t random_selector(ref_step *st, int *steps, char *src, size_t cap)
     return len;
 }
 
+/* A random indexed tree of 1-40 spans (in *n), c in 0..2. */
+static trace_set *random_tree(uint32_t *n)
+{
+    trace_set *ts = trace_set_new(0);
+    *n = 1 + (uint32_t)(rand() % 40);
+    for (uint32_t i = 0; i < *n; i++) {
+        /* a random earlier span as parent; a few extra roots */
+        uint32_t parent = i == 0 || rand() % 10 == 0 ? 0 : 1 + (uint32_t)(rand() % i);
+        assert_int_equal(trace_set_add_span(ts, mk(ts, i, parent, rand() % 3), NULL), 0);
+    }
+    assert_int_equal(trace_set_index(ts), 0);
+    return ts;
+}
+
+static void test_against_reference(void **state)
+{
+    (void)state;
+    srand(12345);
+    for (int round = 0; round < 300; round++) {
+        uint32_t n;
+        trace_set *ts = random_tree(&n);
+        trace *t = trace_set_at(ts, 0);
+        for (int q = 0; q < 20; q++) {
+            ref_step st[4];
+            int steps;
+            char src[256];
+            size_t len = random_selector(st, &steps, src, sizeof src);
+            trace_span **want = malloc((n + 1) * sizeof *want);
+            uint32_t n_want = ref_match(t, st, 0, steps, 0, t->n_spans, want);
+            sel_query *sq = NULL;
+            tc_error e;
+            assert_int_equal(sel_parse(src, len, &sq, &e), 0);
+            arena *a = arena_new(0);
+            trace_span **got;
+            uint32_t n_got;
+            assert_int_equal(sel_match(sq, ts, t, a, &got, &n_got), 0);
+            if (n_got != n_want)
+                fail_msg("%s: %u spans, want %u (round %d)", src, n_got, n_want, round);
+            for (uint32_t i = 0; i < n_got; i++)
+                if (got[i] != want[i])
+                    fail_msg("%s: span %u is %s, want %s", src, i, got[i]->name, want[i]->name);
+            arena_free(&a);
+            sel_free(&sq);
+            free(want);
+        }
+        trace_set_free(&ts);
+    }
+}
+
 /* Many queries at once (one pass, repeated filters shared, keys recorded
  * in a table during the pass) select what each selects alone. */
 static void test_batch_against_reference(void **state)
@@ -178,13 +171,8 @@ static void test_batch_against_reference(void **state)
     srand(777);
     enum { NQ = 12 };
     for (int round = 0; round < 200; round++) {
-        trace_set *ts = trace_set_new(0);
-        uint32_t n = 1 + (uint32_t)(rand() % 40);
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t parent = i == 0 || rand() % 10 == 0 ? 0 : 1 + (uint32_t)(rand() % i);
-            assert_int_equal(trace_set_add_span(ts, mk(ts, i, parent, rand() % 3), NULL), 0);
-        }
-        assert_int_equal(trace_set_index(ts), 0);
+        uint32_t n;
+        trace_set *ts = random_tree(&n);
         trace *t = trace_set_at(ts, 0);
         sel_query *qs[NQ];
         char srcs[NQ][256];
