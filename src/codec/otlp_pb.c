@@ -4,12 +4,19 @@
  * Decoding: a schema-aware wire scan first bounds the nesting of values (so
  * protobuf-c's recursive unpack cannot exhaust the stack) and reports wire
  * errors with a byte offset; then the outer levels (TracesData, ResourceSpans,
- * ScopeSpans) are walked here and protobuf-c unpacks one resource, scope or
- * span at a time into a small reused scratch area, from which the model
- * copies what it keeps into the set's arena. Spans are numbered from 0 in
- * body order in error messages. */
+ * ScopeSpans) are walked here and protobuf-c unpacks one resource or scope
+ * at a time into a small reused scratch area, from which the model copies
+ * what it keeps into the set's arena. Spans, the bulk of a body, are decoded
+ * from the wire straight into the model: protobuf-c's unpack and the copy
+ * after it cost too much for the speed target. That hand-written wire code
+ * goes against the rule of leaving a wire format to its library, so it is
+ * kept narrow: whatever it is unsure of goes to the protobuf-c path, which
+ * stays as the reference (otlp_pb_decode_reference), and a differential test
+ * and the fuzz harness hold both to the same results. Spans are numbered from
+ * 0 in body order in error messages. */
 #include "codec/codec.h"
 #include "codec/limits.h"
+#include "codec/otlp_pb.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
@@ -326,6 +333,7 @@ typedef struct dec {
     int failed;          /* first conversion error (in *e); nothing converts after it */
     uint64_t failed_ss;  /* the ScopeSpans whose span failed first (0: not a span) */
     bool wire_bad;       /* protobuf-c rejects the body: only framing is checked */
+    bool direct;         /* spans decoded from the wire first (else: the reference path) */
 } dec;
 
 /* Prefixes e's message with a context ("span 3: "); returns code. */
@@ -353,8 +361,10 @@ static const char *copy_n(dec *d, const char *s, size_t n)
     if (n == 0)
         return "";
     char *p = model_alloc(&d->mm, n + 1, 1);
-    if (p)
-        memcpy(p, s, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
     return p;
 }
 
@@ -372,9 +382,9 @@ static int copy_str(dec *d, const char **out, const char *s)
 
 /* Copies an attribute key or a short string value, sharing the copy of an
  * equal string seen before. */
-static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
+static int copy_shared_n(dec *d, const char **out, uint32_t *len, const char *s, size_t n,
+                         const char *what)
 {
-    size_t n = strlen(s);
     if (n > CODEC_MAX_STRING)
         return tc_error_set(d->e, TC_ERR_LIMIT, "%s has %zu bytes, limit %zu", what, n,
                             CODEC_MAX_STRING);
@@ -402,6 +412,11 @@ static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, c
     k->s = *out;
     k->len = n;
     return 0;
+}
+
+static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
+{
+    return copy_shared_n(d, out, len, s, strlen(s), what);
 }
 
 static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
@@ -632,6 +647,511 @@ static int conv_span(dec *d, trace_span *sp, const pb_span *s, const trace_resou
     return 0;
 }
 
+/* ---- spans straight from the wire ---- */
+
+/* Spans are decoded here from their wire bytes into the model, without
+ * protobuf-c: unpacking each span into C structs and copying them again was
+ * the largest cost of decoding. This is the one place that reads the wire
+ * format by hand, and it only takes what it is sure of: anything protobuf-c
+ * or scan() might treat otherwise (a framing error, a tag or length prefix
+ * over 5 bytes, a known field with the wrong wire type, a message field or
+ * oneof given twice, which protobuf-c merges, a failed check or limit, no
+ * memory) makes it give up on the span (DS_BAIL), which the reference path
+ * (scan, protobuf-c unpack, conv_span) then decodes, so results and errors
+ * stay protobuf-c's. A differential test over test bodies and their
+ * mutations, and the fuzz harness, hold the two paths equal. */
+#define DS_BAIL (-1)
+/* protobuf-c rejects a message of more than ~134M fields (2+ bytes each):
+ * messages this long are left to it */
+#define DS_MAX_MSG ((size_t)128 << 20)
+
+typedef struct wfield {
+    uint32_t num, wt;
+    const uint8_t *raw, *end; /* the field after its tag */
+    const uint8_t *data;      /* payload of a length-delimited field */
+    size_t len;
+    uint64_t v; /* value of a varint or fixed-width field */
+} wfield;
+
+/* A varint of at most max bytes, with protobuf-c's value. 0 or -1. */
+static inline int wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out, unsigned max)
+{
+    const uint8_t *p = *pp;
+    if (p < end && !(*p & 0x80)) {
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (unsigned k = 0; k < max && p < end; k++) {
+        uint8_t b = *p++;
+        v |= (uint64_t)(b & 0x7f) << (7 * k);
+        if (!(b & 0x80)) {
+            *out = v;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static inline uint64_t wire_le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned k = n; k-- > 0;)
+        v = v << 8 | p[k];
+    return v;
+}
+
+/* The next field at *pp (< end): 1, 0 at the end, DS_BAIL when unsure. */
+static inline int wire_next(const uint8_t **pp, const uint8_t *end, wfield *f)
+{
+    const uint8_t *p = *pp;
+    if (p >= end)
+        return 0;
+    uint64_t tag, n;
+    if (wire_varint(&p, end, &tag, 5))
+        return DS_BAIL;
+    f->num = (uint32_t)(tag >> 3);
+    f->wt = (uint32_t)(tag & 7);
+    if (f->num == 0 || f->num > 0x1fffffff)
+        return DS_BAIL;
+    f->raw = p;
+    switch (f->wt) {
+    case 0:
+        if (wire_varint(&p, end, &f->v, 10))
+            return DS_BAIL;
+        break;
+    case 1:
+    case 5: {
+        unsigned w = f->wt == 1 ? 8 : 4;
+        if ((size_t)(end - p) < w)
+            return DS_BAIL;
+        f->v = wire_le(p, w);
+        p += w;
+        break;
+    }
+    case 2:
+        if (wire_varint(&p, end, &n, 5) || n > (uint64_t)(end - p))
+            return DS_BAIL;
+        f->data = p;
+        f->len = (size_t)n;
+        p += n;
+        break;
+    default:
+        return DS_BAIL;
+    }
+    *pp = f->end = p;
+    return 1;
+}
+
+/* protobuf-c's string: the bytes up to the first NUL. */
+static inline size_t wire_strlen(const uint8_t *s, size_t n)
+{
+    const uint8_t *z = n ? memchr(s, 0, n) : NULL;
+    return z ? (size_t)(z - s) : n;
+}
+
+/* *out = a copy of string field f ("" when absent). 0 or DS_BAIL. */
+static int ds_str(dec *d, const char **out, const uint8_t *s, size_t n)
+{
+    n = s ? wire_strlen(s, n) : 0;
+    if (!n) {
+        *out = "";
+        return 0;
+    }
+    return (*out = copy_n(d, (const char *)s, n)) ? 0 : DS_BAIL;
+}
+
+/* Counts the fields num of message p[0..n) (all of wire type 2) and checks
+ * the framing of all of its fields. */
+static int ds_count(const uint8_t *p, size_t n, uint32_t num, size_t *count)
+{
+    const uint8_t *end = p + n;
+    wfield f;
+    int r;
+    size_t k = 0;
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    while ((r = wire_next(&p, end, &f)) == 1) {
+        if (f.num == num) {
+            if (f.wt != 2)
+                return DS_BAIL;
+            k++;
+        }
+    }
+    *count = k;
+    return r;
+}
+
+static int ds_kvs(dec *d, tc_attr **out, uint32_t *n_out, const uint8_t *p, size_t n,
+                  uint32_t num, size_t count, int depth, size_t max);
+
+static int ds_value(dec *d, tc_value *out, const uint8_t *p, size_t n, int depth)
+{
+    memset(out, 0, sizeof *out);
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *end = p + n;
+    wfield f, v = {0};
+    int r;
+    unsigned seen = 0;
+    while ((r = wire_next(&p, end, &f)) == 1) {
+        if (f.num > 7)
+            continue;
+        if (seen++)
+            return DS_BAIL; /* a second member of the oneof */
+        if (f.num == 3 ? f.wt != 0 : f.num == 4 ? f.wt != 1 : f.num != 2 && f.wt != 2)
+            return DS_BAIL;
+        v = f;
+    }
+    if (r || !seen)
+        return r;
+    size_t k;
+    switch (v.num) {
+    case 1:
+        k = wire_strlen(v.data, v.len);
+        if (k > CODEC_MAX_STRING)
+            return DS_BAIL;
+        out->type = TC_V_STRING;
+        return copy_shared_n(d, &out->u.str, &out->len, (const char *)v.data, k, "string value")
+                   ? DS_BAIL
+                   : 0;
+    case 2: /* protobuf-c: any payload bit of the field, whatever its wire type */
+        out->type = TC_V_BOOL;
+        for (const uint8_t *q = v.raw; q < v.end; q++)
+            if (*q & 0x7f)
+                out->u.b = true;
+        return 0;
+    case 3:
+        out->type = TC_V_INT;
+        out->u.i = (int64_t)v.v;
+        return 0;
+    case 4:
+        out->type = TC_V_DOUBLE;
+        memcpy(&out->u.d, &v.v, sizeof out->u.d);
+        return 0;
+    case 7:
+        if (v.len > CODEC_MAX_STRING)
+            return DS_BAIL;
+        out->type = TC_V_BYTES;
+        out->len = (uint32_t)v.len;
+        out->u.bytes = (const uint8_t *)"";
+        if (v.len) {
+            uint8_t *b = model_alloc(&d->mm, v.len, 1);
+            if (!b)
+                return DS_BAIL;
+            memcpy(b, v.data, v.len);
+            out->u.bytes = b;
+        }
+        return 0;
+    case 5: {
+        if (depth + 1 > CODEC_MAX_DEPTH || ds_count(v.data, v.len, 1, &k) || k > CODEC_MAX_ITEMS)
+            return DS_BAIL;
+        out->type = TC_V_ARRAY;
+        out->len = (uint32_t)k;
+        if (!k)
+            return 0;
+        tc_value *items = model_alloc(&d->mm, k * sizeof *items, 8);
+        if (!items)
+            return DS_BAIL;
+        out->u.arr = items;
+        p = v.data;
+        end = p + v.len;
+        for (size_t i = 0; i < k && wire_next(&p, end, &f) == 1;)
+            if (f.num == 1 && ds_value(d, &items[i++], f.data, f.len, depth + 1))
+                return DS_BAIL;
+        return 0;
+    }
+    case 6:
+        if (depth + 1 > CODEC_MAX_DEPTH || ds_count(v.data, v.len, 1, &k))
+            return DS_BAIL;
+        out->type = TC_V_KVLIST;
+        return ds_kvs(d, &out->u.kv, &out->len, v.data, v.len, 1, k, depth + 1, CODEC_MAX_ITEMS);
+    default:
+        return 0;
+    }
+}
+
+static int ds_kv(dec *d, tc_attr *a, const uint8_t *p, size_t n, int depth)
+{
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *end = p + n, *key = (const uint8_t *)"", *val = NULL;
+    size_t key_len = 0, val_len = 0;
+    wfield f;
+    int r;
+    while ((r = wire_next(&p, end, &f)) == 1) {
+        if (f.num == 1) {
+            if (f.wt != 2)
+                return DS_BAIL;
+            key = f.data;
+            key_len = f.len;
+        } else if (f.num == 2) {
+            if (f.wt != 2 || val)
+                return DS_BAIL; /* given twice: protobuf-c merges */
+            val = f.data;
+            val_len = f.len;
+        }
+    }
+    if (r)
+        return r;
+    key_len = wire_strlen(key, key_len);
+    if (key_len > CODEC_MAX_STRING ||
+        copy_shared_n(d, &a->key, &a->key_len, (const char *)key, key_len, "attribute key"))
+        return DS_BAIL;
+    if (!val) {
+        memset(&a->value, 0, sizeof a->value);
+        return 0;
+    }
+    return ds_value(d, &a->value, val, val_len, depth);
+}
+
+/* The count fields num of message p[0..n) as key-values at value depth
+ * depth, into one model array. */
+static int ds_kvs(dec *d, tc_attr **out, uint32_t *n_out, const uint8_t *p, size_t n,
+                  uint32_t num, size_t count, int depth, size_t max)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (count > max)
+        return DS_BAIL;
+    if (!count)
+        return 0;
+    tc_attr *attrs = model_alloc(&d->mm, count * sizeof *attrs, 8);
+    if (!attrs)
+        return DS_BAIL;
+    const uint8_t *end = p + n;
+    wfield f;
+    for (size_t i = 0; i < count && wire_next(&p, end, &f) == 1;)
+        if (f.num == num && ds_kv(d, &attrs[i++], f.data, f.len, depth))
+            return DS_BAIL;
+    *out = attrs;
+    *n_out = (uint32_t)count;
+    return 0;
+}
+
+static bool ds_id(const wfield *f, size_t want)
+{
+    return f->data && f->len == want && !all_zero(f->data, want);
+}
+
+static int ds_event(dec *d, trace_event *te, const uint8_t *p, size_t n)
+{
+    memset(te, 0, sizeof *te);
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *q = p, *end = p + n, *name = NULL;
+    size_t name_len = 0, n_attrs = 0;
+    wfield f;
+    int r;
+    while ((r = wire_next(&q, end, &f)) == 1) {
+        switch (f.num) {
+        case 1:
+            if (f.wt != 1)
+                return DS_BAIL;
+            te->time_ns = f.v;
+            break;
+        case 2:
+            if (f.wt != 2)
+                return DS_BAIL;
+            name = f.data;
+            name_len = f.len;
+            break;
+        case 3:
+            if (f.wt != 2)
+                return DS_BAIL;
+            n_attrs++;
+            break;
+        case 4:
+            if (f.wt != 0)
+                return DS_BAIL;
+            te->dropped_attrs = (uint32_t)f.v;
+            break;
+        default: break;
+        }
+    }
+    if (r || ds_str(d, &te->name, name, name_len))
+        return DS_BAIL;
+    return ds_kvs(d, &te->attrs, &te->n_attrs, p, n, 3, n_attrs, 0, CODEC_MAX_ATTRS);
+}
+
+static int ds_link(dec *d, trace_link *tl, const uint8_t *p, size_t n)
+{
+    memset(tl, 0, sizeof *tl);
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *q = p, *end = p + n;
+    wfield f, tid = {0}, sid = {0}, ts = {0};
+    size_t n_attrs = 0;
+    int r;
+    while ((r = wire_next(&q, end, &f)) == 1) {
+        switch (f.num) {
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+            if (f.wt != 2)
+                return DS_BAIL;
+            if (f.num == 1)
+                tid = f;
+            else if (f.num == 2)
+                sid = f;
+            else if (f.num == 3)
+                ts = f;
+            else
+                n_attrs++;
+            break;
+        case 5:
+            if (f.wt != 0)
+                return DS_BAIL;
+            tl->dropped_attrs = (uint32_t)f.v;
+            break;
+        case 6:
+            if (f.wt != 5)
+                return DS_BAIL;
+            tl->flags = (uint32_t)f.v;
+            break;
+        default: break;
+        }
+    }
+    if (r || !ds_id(&tid, TRACE_ID_LEN) || !ds_id(&sid, SPAN_ID_LEN))
+        return DS_BAIL;
+    memcpy(tl->trace_id, tid.data, TRACE_ID_LEN);
+    memcpy(tl->span_id, sid.data, SPAN_ID_LEN);
+    if (ds_str(d, &tl->trace_state, ts.data, ts.len))
+        return DS_BAIL;
+    return ds_kvs(d, &tl->attrs, &tl->n_attrs, p, n, 4, n_attrs, 0, CODEC_MAX_ATTRS);
+}
+
+static int ds_status(dec *d, trace_span *sp, const uint8_t *p, size_t n)
+{
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *end = p + n, *msg = NULL;
+    size_t msg_len = 0;
+    uint32_t code = 0;
+    wfield f;
+    int r;
+    while ((r = wire_next(&p, end, &f)) == 1) {
+        if (f.num == 2) {
+            if (f.wt != 2)
+                return DS_BAIL;
+            msg = f.data;
+            msg_len = f.len;
+        } else if (f.num == 3) {
+            if (f.wt != 0)
+                return DS_BAIL;
+            code = (uint32_t)f.v;
+        }
+    }
+    if (r || ds_str(d, &sp->status_message, msg, msg_len))
+        return DS_BAIL;
+    sp->status_code = code <= TRACE_STATUS_ERROR ? (uint8_t)code : 0;
+    return 0;
+}
+
+/* Decodes span message p[0..n) into *sp (zeroed). 0, or DS_BAIL: the
+ * reference path decides. */
+static int ds_span(dec *d, trace_span *sp, const uint8_t *p, size_t n)
+{
+    if (n >= DS_MAX_MSG)
+        return DS_BAIL;
+    const uint8_t *q = p, *end = p + n;
+    wfield f, tid = {0}, sid = {0}, pid = {0}, ts = {0}, name = {0}, st = {0};
+    size_t n_attrs = 0, n_events = 0, n_links = 0;
+    int r;
+    while ((r = wire_next(&q, end, &f)) == 1) {
+        switch (f.num) {
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 9:
+        case 11:
+        case 13:
+        case 15:
+            if (f.wt != 2)
+                return DS_BAIL;
+            switch (f.num) {
+            case 1: tid = f; break;
+            case 2: sid = f; break;
+            case 3: ts = f; break;
+            case 4: pid = f; break;
+            case 5: name = f; break;
+            case 9: n_attrs++; break;
+            case 11: n_events++; break;
+            case 13: n_links++; break;
+            default:
+                if (st.data)
+                    return DS_BAIL; /* given twice: protobuf-c merges */
+                st = f;
+                break;
+            }
+            break;
+        case 6:
+        case 10:
+        case 12:
+        case 14:
+            if (f.wt != 0)
+                return DS_BAIL;
+            if (f.num == 6)
+                sp->kind = (uint32_t)f.v <= TRACE_KIND_CONSUMER ? (uint8_t)f.v : 0;
+            else if (f.num == 10)
+                sp->dropped_attrs = (uint32_t)f.v;
+            else if (f.num == 12)
+                sp->dropped_events = (uint32_t)f.v;
+            else
+                sp->dropped_links = (uint32_t)f.v;
+            break;
+        case 7:
+        case 8:
+            if (f.wt != 1)
+                return DS_BAIL;
+            if (f.num == 7)
+                sp->start_ns = f.v;
+            else
+                sp->end_ns = f.v;
+            break;
+        case 16:
+            if (f.wt != 5)
+                return DS_BAIL;
+            sp->flags = (uint32_t)f.v;
+            break;
+        default: break;
+        }
+    }
+    if (r || !ds_id(&tid, TRACE_ID_LEN) || !ds_id(&sid, SPAN_ID_LEN) ||
+        (pid.len != 0 && pid.len != SPAN_ID_LEN))
+        return DS_BAIL;
+    memcpy(sp->trace_id, tid.data, TRACE_ID_LEN);
+    memcpy(sp->span_id, sid.data, SPAN_ID_LEN);
+    if (pid.len)
+        memcpy(sp->parent_id, pid.data, SPAN_ID_LEN);
+    sp->status_message = "";
+    if (ds_str(d, &sp->name, name.data, name.len) ||
+        ds_str(d, &sp->trace_state, ts.data, ts.len) ||
+        (st.data && ds_status(d, sp, st.data, st.len)) ||
+        n_events > CODEC_MAX_EVENTS || n_links > CODEC_MAX_LINKS ||
+        ds_kvs(d, &sp->attrs, &sp->n_attrs, p, n, 9, n_attrs, 0, CODEC_MAX_ATTRS))
+        return DS_BAIL;
+    if (n_events && !(sp->events = model_alloc(&d->mm, n_events * sizeof *sp->events, 8)))
+        return DS_BAIL;
+    if (n_links && !(sp->links = model_alloc(&d->mm, n_links * sizeof *sp->links, 8)))
+        return DS_BAIL;
+    if (n_events || n_links) {
+        q = p;
+        while (wire_next(&q, end, &f) == 1) {
+            if (f.num == 11 && ds_event(d, &sp->events[sp->n_events++], f.data, f.len))
+                return DS_BAIL;
+            if (f.num == 13 && ds_link(d, &sp->links[sp->n_links++], f.data, f.len))
+                return DS_BAIL;
+        }
+    }
+    return 0;
+}
+
 /* ---- walking the outer levels ---- */
 
 /* TracesData, ResourceSpans and ScopeSpans are walked here, after scan()
@@ -781,8 +1301,24 @@ static int conv_scope(dec *d, trace_scope *scope, const pb_scope *ps, const oute
 static int walk_span(dec *d, const field *f, const trace_resource *res, const trace_scope *scope,
                      uint64_t ss_no)
 {
+    int rc;
+    if (d->direct && !d->wire_bad && !d->failed) {
+        trace_span *sp = model_alloc(&d->mm, sizeof *sp, 8);
+        if (sp) {
+            memset(sp, 0, sizeof *sp);
+            if (ds_span(d, sp, f->data, f->len) == 0) {
+                sp->resource = res;
+                sp->scope = scope;
+                if ((rc = trace_set_add_span(d->ts, sp, d->e))) {
+                    d->failed = rc;
+                    d->failed_ss = ss_no;
+                }
+                return 0;
+            }
+        }
+    }
     scan_ctx c = {d->e, true, false};
-    int rc = scan(f->data, f->len, (size_t)(f->data - d->body), M_SPAN, 0, &c);
+    rc = scan(f->data, f->len, (size_t)(f->data - d->body), M_SPAN, 0, &c);
     if (rc)
         return rc;
     if (d->wire_bad)
@@ -915,7 +1451,7 @@ static int walk_rspans(dec *d, const uint8_t *p, size_t n, size_t r_no)
 /* Decodes p[0..n) as TracesData. *wire_ok tells whether the wire form was
  * accepted (a later failure is about the content); *n_spans counts the
  * spans found. */
-static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_ok,
+static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool direct, bool *wire_ok,
                          uint64_t *n_spans, tc_error *e)
 {
     *n_spans = 0;
@@ -939,6 +1475,7 @@ static int decode_traces(trace_set *ts, const uint8_t *p, size_t n, bool *wire_o
     d.mm.a = d.sc.a = trace_set_arena(ts);
     d.alloc = (ProtobufCAllocator){scratch_alloc, scratch_free, &d.sc};
     d.e = e;
+    d.direct = direct;
     size_t i = 0, r_no = 0;
     field f;
     while (next_field(p, n, &i, &f)) {
@@ -1011,7 +1548,7 @@ static int unwrap(arena *a, const uint8_t *p, size_t n, const uint8_t **out, siz
     return 0;
 }
 
-int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
+static int decode(trace_set *ts, const uint8_t *buf, size_t len, bool direct, tc_error *e)
 {
     if (len > CODEC_MAX_BODY)
         return tc_error_set(e, TC_ERR_LIMIT, "protobuf body of %zu bytes, limit %zu", len,
@@ -1021,7 +1558,7 @@ int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
     tc_error first;
     bool wire_ok;
     uint64_t n_spans;
-    int rc = decode_traces(ts, buf, len, &wire_ok, &n_spans, &first);
+    int rc = decode_traces(ts, buf, len, direct, &wire_ok, &n_spans, &first);
     if (rc == 0)
         return 0;
     if (rc == TC_ERR_INPUT && !wire_ok) {
@@ -1032,7 +1569,7 @@ int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
         size_t inner_len;
         if (unwrap(trace_set_arena(ts), buf, len, &inner, &inner_len) == 0) {
             tc_error second;
-            int rc2 = decode_traces(ts, inner, inner_len, &wire_ok, &n_spans, &second);
+            int rc2 = decode_traces(ts, inner, inner_len, direct, &wire_ok, &n_spans, &second);
             if (rc2 == 0 && n_spans > 0)
                 return 0;
         }
@@ -1040,6 +1577,16 @@ int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
     if (e)
         *e = first;
     return rc;
+}
+
+int otlp_pb_decode(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
+{
+    return decode(ts, buf, len, true, e);
+}
+
+int otlp_pb_decode_reference(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e)
+{
+    return decode(ts, buf, len, false, e);
 }
 
 /* ---- encode ---- */

@@ -2,9 +2,12 @@
  * (@file under tests/data, @skip N leading bytes, or @hex inline input;
  * the case input lines are hex too when neither is given) and prints
  * trace_dump. @wrap yes first wraps the body as Tempo's TraceByIDResponse
- * (field 1, plus an unknown string field). @roundtrip yes encodes and decodes again before dumping. */
+ * (field 1, plus an unknown string field). @roundtrip yes encodes and decodes again before dumping.
+ * Every body is also decoded by the protobuf-c reference decoder, which
+ * must agree. */
 #include "case.h"
 #include "codec/codec.h"
+#include "codec/otlp_pb.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +60,32 @@ static uint8_t *hex_input(const char *s, size_t *len)
     return (uint8_t *)buf_detach(&b);
 }
 
+/* Decodes with both decoders (the wire-level one and the protobuf-c
+ * reference): a difference in result, error or dump fails the case. */
 static int decode_dump(trace_set *ts, const uint8_t *body, size_t len, tc_buf *out)
 {
-    tc_error e;
-    if (otlp_pb_decode(ts, body, len, &e)) {
+    tc_error e, e2;
+    int rc = otlp_pb_decode(ts, body, len, &e);
+    trace_set *ref = trace_set_new(0);
+    int rc2 = otlp_pb_decode_reference(ref, body, len, &e2);
+    bool same = rc == rc2 && (!rc || (!strcmp(e.msg, e2.msg) && e.offset == e2.offset));
+    if (same && !rc) {
+        tc_buf a, b;
+        buf_init(&a, 0);
+        buf_init(&b, 0);
+        trace_dump(ts, &a);
+        trace_dump(ref, &b);
+        same = a.len == b.len && (!a.len || !memcmp(a.ptr, b.ptr, a.len));
+        buf_free(&a);
+        buf_free(&b);
+    }
+    trace_set_free(&ref);
+    if (!same) {
+        buf_printf(out, "decoders differ: %d \"%s\" vs reference %d \"%s\"", rc,
+                   rc ? e.msg : "", rc2, rc2 ? e2.msg : "");
+        return 1;
+    }
+    if (rc) {
         buf_puts(out, e.msg);
         return 1;
     }
