@@ -5,11 +5,12 @@
  * count comparisons — plus a json_path over a 100 KB JSON body. Times
  * spec_evaluate (selector and expression parsing, selection, evaluation)
  * cold (no span attribute cached) and warm, best of 3, for 10k, 100k and
- * 1M spans, and prints what it selected and how many assertions failed so
+ * 1M spans (or the sizes given as arguments), and prints what it selected and how many assertions failed so
  * the work is visible. The trace is evaluated as a run gets it: encoded as
  * OTLP protobuf and decoded into a fresh trace set (BUILT=1 in the
  * environment evaluates the generator's trace itself). NOASSERT=1 times
- * selection alone. */
+ * selection alone; REPS=N
+ * repeats each size N times instead of 3 (for profiling). */
 #include "codec/codec.h"
 #include "core/spec.h"
 #include "gen.h"
@@ -135,8 +136,14 @@ int main(int argc, char **argv)
     spec_def defs[N_SPECS];
     for (size_t i = 0; i < N_SPECS; i++)
         defs[i] = (spec_def){NULL, specs_src[i][0], &specs_src[i][1], getenv("NOASSERT") ? 0 : 3};
-    const uint32_t sizes[] = {10000, 100000, 1000000};
+    uint32_t sizes[8] = {10000, 100000, 1000000};
     size_t n_sizes = argc > 1 && strcmp(argv[1], "--quick") == 0 ? 2 : 3;
+    if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9') /* sizes given: eval N... */
+        for (n_sizes = 0; n_sizes < 8 && (int)n_sizes + 1 < argc; n_sizes++)
+            sizes[n_sizes] = (uint32_t)strtoul(argv[n_sizes + 1], NULL, 10);
+    int reps = getenv("REPS") ? atoi(getenv("REPS")) : 3;
+    if (reps < 1)
+        reps = 1;
     printf("%d specs x 3 assertions, one json_path spec over a %s body\n", (int)N_SPECS, "~100 KB");
     printf("%10s %10s %10s %12s %10s %12s\n", "spans", "cold ms", "warm ms", "ns/span", "selected", "failed");
     for (size_t s = 0; s < n_sizes; s++) {
@@ -145,7 +152,7 @@ int main(int argc, char **argv)
         trace *t = trace_set_at(ts, 0);
         double best_cold = 1e9, best_warm = 1e9;
         uint64_t selected = 0, failed = 0;
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < reps; rep++) {
             for (uint32_t i = 0; i < t->n_spans; i++)
                 t->spans[i]->ext = NULL; /* cold: no cached attributes */
             for (int warm = 0; warm < 2; warm++) {

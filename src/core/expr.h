@@ -133,6 +133,16 @@ void expr_each_attr(const expr *e, void (*fn)(void *user, const char *name, size
  * randomness). Filters are pure. */
 bool expr_is_pure(const expr *e);
 
+/* True when e is a statement `attr:NAME CMP DURATION`: a bare attribute
+ * reference on the left, a duration literal ("1s", "500ms") on the right,
+ * CMP one of = != < <= > >=. Then *name and *n give the reference (as
+ * expr_each_attr passes it) and *ns the literal in nanoseconds. Evaluated
+ * on an attribute whose text is a decimal integer V with no sign and at
+ * most 18 digits, such a statement passes exactly when V CMP *ns, with
+ * observed expr_format_duration(V), expected expr_format_duration(*ns) and
+ * no error: span durations can be checked without the evaluator. */
+bool expr_duration_cmp(const expr *e, const char **name, size_t *n, int64_t *ns);
+
 /* The comparator of a statement, EXPR_CMP_NONE for a plain expression. */
 expr_cmp expr_comparator(const expr *e);
 

@@ -816,6 +816,20 @@ bool expr_is_pure(const expr *e)
     return pure_x(e->left) && pure_x(e->right);
 }
 
+bool expr_duration_cmp(const expr *e, const char **name, size_t *n, int64_t *ns)
+{
+    const xexpr *l = e->left, *r = e->right;
+    if (!l || !r || e->cmp < EXPR_CMP_EQ || e->cmp > EXPR_CMP_GE)
+        return false;
+    if (l->op || l->nfilters || !l->t || l->t->kind != XT_ATTR)
+        return false;
+    if (r->op || r->nfilters || !r->t || r->t->kind != XT_DURATION || expr_duration_ns(r->t->text, r->t->len, ns))
+        return false;
+    *name = l->t->text;
+    *n = l->t->len;
+    return true;
+}
+
 expr_cmp expr_comparator(const expr *e)
 {
     return e->cmp;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define SELECTED_COUNT "tracetest.selected_spans.count"
+#define DURATION "tracetest.span.duration"
 
 /* Keys of the attr: references of one spec, resolved once for all its
  * spans (the expression passes the same name pointer every time). */
@@ -173,25 +174,35 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
     return rc ? -1 : 0;
 }
 
-/* The results of one assertion by the text of its only attr: reference
+/* The results of one assertion by the value of its only attr: reference
  * (for assertions whose value depends on nothing else: expr_is_pure). Many
  * spans share values (a resource's attributes, a status code, a method), so
- * most checks become a lookup. Short texts are keyed by content, longer
- * ones by address. */
+ * most checks become a lookup. Values are keyed as the span has them (no
+ * text is made for a lookup): short strings by content, longer ones and
+ * arrays by address, numbers and booleans by their bits. */
 #define AMEMO_SLOTS 64
 #define AMEMO_TEXT 64
 
+typedef struct amemo_key {
+    int rc;        /* 0 found, 1 absent, EXPR_NO_SPAN, or -1 for a constant */
+    uint32_t type; /* tc_vtype when found */
+    uint32_t len;
+    uint64_t bits; /* the value's union, as bits (strings: their address) */
+} amemo_key;
+
 typedef struct amemo_slot {
     bool used;
-    int rc;          /* the lookup's outcome (EXPR_FOUND, ...) */
-    const char *val; /* its text */
-    size_t len;
+    amemo_key key;
     spec_check res;
 } amemo_slot;
 
 typedef struct amemo {
-    const char *name; /* the attr: reference; NULL: none (a constant assertion) */
-    size_t n;
+    spanattr_key *k; /* the attr: reference; NULL: none, or the selected count (constant) */
+    /* `attr:tracetest.span.duration CMP DURATION`: checked without the evaluator */
+    bool duration;
+    expr_cmp cmp;
+    int64_t ns;
+    const char *expected;
     amemo_slot slot[AMEMO_SLOTS];
 } amemo;
 
@@ -213,28 +224,76 @@ static void count_ref(void *user, const char *name, size_t n)
     }
 }
 
-static uint32_t amemo_hash(int rc, const char *val, size_t len)
+static uint64_t load_u64(const char *p)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)rc ^ ((uint64_t)len << 8);
-    if (rc == EXPR_FOUND && len <= AMEMO_TEXT) {
-        for (size_t i = 0; i < len; i++) {
-            h ^= (unsigned char)val[i];
-            h *= 1099511628211ull;
-        }
-    } else if (rc == EXPR_FOUND) {
-        h ^= (uint64_t)(uintptr_t)val;
-        h *= 0x9E3779B97F4A7C15ull;
-    }
-    return (uint32_t)(h ^ (h >> 29));
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-static bool amemo_same(const amemo_slot *sl, int rc, const char *val, size_t len)
+static bool is_text(const amemo_key *k)
 {
-    if (!sl->used || sl->rc != rc || sl->len != len)
+    return k->rc == 0 && k->type == TC_V_STRING && k->len <= AMEMO_TEXT;
+}
+
+/* A cheap hash: a short string's length and first and last eight bytes. */
+static uint32_t amemo_hash(const amemo_key *k)
+{
+    uint64_t h = (uint64_t)(unsigned)k->rc * 0x9E3779B97F4A7C15ull ^ ((uint64_t)k->type << 40) ^ k->len;
+    if (is_text(k)) {
+        const char *s = (const char *)(uintptr_t)k->bits;
+        if (k->len >= 8) {
+            h ^= load_u64(s) * 0xC2B2AE3D27D4EB4Full;
+            h ^= load_u64(s + k->len - 8) * 0x165667B19E3779F9ull;
+        } else {
+            for (uint32_t i = 0; i < k->len; i++)
+                h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+        }
+    } else {
+        h ^= k->bits * 0x9E3779B97F4A7C15ull;
+    }
+    h *= 0xFF51AFD7ED558CCDull;
+    return (uint32_t)(h >> 32);
+}
+
+static bool amemo_same(const amemo_slot *sl, const amemo_key *k)
+{
+    if (!sl->used || sl->key.rc != k->rc || sl->key.type != k->type || sl->key.len != k->len)
         return false;
-    if (rc != EXPR_FOUND)
+    if (sl->key.bits == k->bits)
         return true;
-    return len <= AMEMO_TEXT ? memcmp(sl->val, val, len) == 0 : sl->val == val;
+    return is_text(k) && memcmp((const char *)(uintptr_t)sl->key.bits, (const char *)(uintptr_t)k->bits, k->len) == 0;
+}
+
+/* The memo key of span sp (NULL: an empty selection) for memo m. */
+static int amemo_key_of(arena *cache, const amemo *m, const spanattr_table *tb, const trace_span *sp,
+                        amemo_key *key)
+{
+    memset(key, 0, sizeof *key);
+    if (!m->k) {
+        key->rc = -1;
+        return 0;
+    }
+    if (!sp) {
+        key->rc = EXPR_NO_SPAN;
+        return 0;
+    }
+    tc_value v;
+    int rc = spanattr_get_key_in(cache, sp, m->k, tb, &v);
+    if (rc == TC_ERR_NOMEM)
+        return rc;
+    key->rc = rc;
+    if (rc == 0) {
+        key->type = v.type;
+        key->len = v.len;
+        switch (v.type) {
+        case TC_V_BOOL: key->bits = v.u.b; break;
+        case TC_V_INT: key->bits = (uint64_t)v.u.i; break;
+        case TC_V_DOUBLE: memcpy(&key->bits, &v.u.d, sizeof key->bits); break;
+        default: key->bits = (uint64_t)(uintptr_t)v.u.str; break;
+        }
+    }
+    return 0;
 }
 
 /* One spec on its way through spec_evaluate. */
@@ -280,10 +339,24 @@ static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *
         ref_count refs = {NULL, 0, 0};
         expr_each_attr(w->parsed[i], count_ref, &refs);
         if (refs.distinct <= 1 && expr_is_pure(w->parsed[i])) {
-            if (!(w->memo[i] = arena_calloc(a, 1, sizeof *w->memo[i])))
+            amemo *m = w->memo[i] = arena_calloc(a, 1, sizeof *w->memo[i]);
+            if (!m)
                 return TC_ERR_NOMEM;
-            w->memo[i]->name = refs.name;
-            w->memo[i]->n = refs.n;
+            if (refs.name && !(refs.n == strlen(SELECTED_COUNT) && memcmp(refs.name, SELECTED_COUNT, refs.n) == 0) &&
+                !(m->k = cached_key(w->keys, refs.name, refs.n))) {
+                w->memo[i] = NULL; /* too many keys: evaluated every time */
+                continue;
+            }
+            const char *name;
+            size_t n;
+            if (m->k && m->k->computed >= 0 && expr_duration_cmp(w->parsed[i], &name, &n, &m->ns) &&
+                n == strlen(DURATION) && memcmp(name, DURATION, n) == 0) {
+                char buf[40];
+                m->duration = true;
+                m->cmp = expr_comparator(w->parsed[i]);
+                if (!(m->expected = arena_strdup(a, expr_format_duration(m->ns, buf))))
+                    return TC_ERR_NOMEM;
+            }
         }
     }
     return 0;
@@ -335,38 +408,81 @@ static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result 
     return 0;
 }
 
+static bool cmp_ns(expr_cmp c, int64_t a, int64_t b)
+{
+    switch (c) {
+    case EXPR_CMP_EQ: return a == b;
+    case EXPR_CMP_NE: return a != b;
+    case EXPR_CMP_LT: return a < b;
+    case EXPR_CMP_LE: return a <= b;
+    case EXPR_CMP_GT: return a > b;
+    default: return a >= b;
+    }
+}
+
+/* A span's duration checked as expr_duration_cmp describes. 1 when the
+ * duration is out of that range (the evaluator decides), 0 or
+ * TC_ERR_NOMEM. */
+static int check_duration(const amemo *m, const trace_span *sp, arena *a, spec_check *ck)
+{
+    uint64_t d = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+    if (d >= 1000000000000000000ull) /* more than 18 digits */
+        return 1;
+    char buf[40];
+    const char *obs = arena_strdup(a, expr_format_duration((int64_t)d, buf));
+    if (!obs)
+        return TC_ERR_NOMEM;
+    ck->passed = cmp_ns(m->cmp, (int64_t)d, m->ns);
+    ck->observed = obs;
+    ck->expected = m->expected;
+    ck->error = NULL;
+    return 0;
+}
+
 /* Checks spec d's assertions on the k-th span of its result. */
 static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, const spanattr_table *tb,
                       expr_cache *json, const spec_env *env, arena *a, spec_result *r, uint32_t k)
 {
     spec_span_result *sr = &r->spans[k];
-    both b = {{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count, json}, env};
+    both b;
     expr_ctx ctx;
-    make_both_ctx(&ctx, &b);
+    bool have_ctx = false;
     for (uint32_t i = 0; i < d->n_assertions; i++) {
         spec_check *ck = &sr->checks[i];
         amemo *m = w->memo[i];
         amemo_slot *sl = NULL;
-        if (m) { /* the same text as before: the same result */
-            const char *val = NULL;
-            size_t len = 0;
-            int lrc = m->name ? lookup_attr(&b.scope, m->name, m->n, &val, &len) : -1;
-            sl = &m->slot[amemo_hash(lrc, val, len) % AMEMO_SLOTS];
-            if (amemo_same(sl, lrc, val, len)) {
+        ck->assertion = d->assertions[i];
+        if (m && m->duration && sr->span) {
+            int rc = check_duration(m, sr->span, a, ck);
+            if (rc == TC_ERR_NOMEM)
+                return rc;
+            if (rc == 0) {
+                if (!ck->passed)
+                    sr->passed = false;
+                continue;
+            }
+        } else if (m) { /* the same value as before: the same result */
+            amemo_key key;
+            if (amemo_key_of(trace_set_arena(ts), m, tb, sr->span, &key))
+                return TC_ERR_NOMEM;
+            sl = &m->slot[amemo_hash(&key) % AMEMO_SLOTS];
+            if (amemo_same(sl, &key)) {
                 *ck = sl->res;
                 if (!ck->passed)
                     sr->passed = false;
                 continue;
             }
             sl->used = false;
-            sl->rc = lrc;
-            sl->val = val;
-            sl->len = len;
+            sl->key = key;
+        }
+        if (!have_ctx) {
+            b = (both){{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count, json}, env};
+            make_both_ctx(&ctx, &b);
+            have_ctx = true;
         }
         expr_result res;
         if (expr_eval_statement(w->parsed[i], &ctx, a, &res) != 0)
             return TC_ERR_NOMEM;
-        ck->assertion = d->assertions[i];
         ck->passed = res.passed && !res.error;
         ck->observed = res.observed;
         ck->expected = res.expected;

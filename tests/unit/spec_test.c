@@ -24,7 +24,7 @@ static const char long_a[] = "SELECT id, name, email, created_at FROM users WHER
 
 /* A trace of N_SPANS spans under one root; span i has v (a value from a
  * small pool: short and long strings, the long ones sometimes the same
- * text at another address, ints), d (a duration-looking text) and, on
+ * text at another address, ints, doubles, booleans), d (a duration-looking text) and, on
  * every third span, w. Resources alternate between two. */
 static trace_set *make_trace(void)
 {
@@ -53,6 +53,10 @@ static trace_set *make_trace(void)
         sp->kind = (uint8_t)(i % 3);
         sp->start_ns = 1000000;
         sp->end_ns = 1000000 + (i % 7) * 250000;
+        if (i % 11 == 11 - 1) /* a duration of 20 digits, past int64 */
+            sp->end_ns = sp->start_ns + 10000000000000000000ull + i;
+        else if (i % 13 == 13 - 1) /* ends before it starts: duration 0 */
+            sp->end_ns = sp->start_ns - 1;
         uint32_t n = i % 3 == 0 ? 3 : 2;
         tc_attr *at = arena_calloc(a, n, sizeof *at);
         at[0].key = "v";
@@ -72,8 +76,13 @@ static trace_set *make_trace(void)
             /* many values of one length: they share the reuse slots */
             at[0].value = (tc_value){TC_V_INT, 0, {.i = 100 + (int64_t)(i * 37 % 900)}};
             break;
-        default:
-            at[0].value = (tc_value){TC_V_STRING, 2, {.str = "42"}};
+        default: /* the same text from values of other types */
+            if (i % 3 == 0)
+                at[0].value = (tc_value){TC_V_STRING, 2, {.str = "42"}};
+            else if (i % 3 == 1)
+                at[0].value = (tc_value){TC_V_DOUBLE, 0, {.d = i % 2 ? 42.0 : 42.5}};
+            else
+                at[0].value = (tc_value){TC_V_BOOL, 0, {.b = i % 2}};
             break;
         }
         at[1].key = "d";
@@ -145,6 +154,14 @@ static void test_checks_equal_fresh_evaluation(void **state)
         "attr:w = \"x\"",
         "attr:service.name = \"orders\"",
         "attr:tracetest.span.duration <= 1ms",
+        "attr:tracetest.span.duration < 1.25ms",
+        "attr:tracetest.span.duration = 500us",
+        "attr:tracetest.span.duration != 0ns",
+        "attr:tracetest.span.duration > 250000ns",
+        "attr:tracetest.span.duration >= 1s",
+        "attr:tracetest.span.duration > 500",
+        "attr:tracetest.span.duration contains \"5\"",
+        "attr:tracetest.span.duration + 1ms < 2ms",
         "attr:tracetest.span.kind = \"server\"",
         "attr:tracetest.selected_spans.count > 100",
         "attr:v + 1 = 43",
