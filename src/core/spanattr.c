@@ -44,7 +44,6 @@ typedef struct computed {
     bool bloom_done;
     tc_value v[CA_COUNT];
     unsigned char done[CA_COUNT]; /* v[k] was computed */
-    unsigned char has[CA_COUNT];  /* and the span has it */
 } computed;
 
 static const unsigned char computed_len[CA_COUNT] = {19, 19, 23, 25, 23, 24, 19, 26, 33, 11};
@@ -62,33 +61,60 @@ static const char *const type_prefix[][2] = {
 #define N_PREFIX (sizeof type_prefix / sizeof type_prefix[0])
 static const unsigned char type_prefix_len[N_PREFIX] = {5, 4, 3, 4, 10, 5, 10, 7};
 
+#define CLASS_EVENT_TYPE 0x80 /* the key is event_type (browser spans) */
+
+/* The index in type_prefix of the prefix key[0..kl) starts with (N_PREFIX
+ * for none), or'ed with CLASS_EVENT_TYPE for event_type. */
+static unsigned key_class(const char *k, uint32_t kl)
+{
+    if (kl == 10 && memcmp(k, "event_type", 10) == 0)
+        return N_PREFIX | CLASS_EVENT_TYPE;
+    if (kl < 3)
+        return N_PREFIX;
+    size_t p;
+    switch (k[0]) { /* the prefixes all differ in their first byte */
+    case 'h': p = 0; break;
+    case 'u': p = 1; break;
+    case 'd': p = 2; break;
+    case 'r': p = 3; break;
+    case 'm': p = 4; break;
+    case 'f': p = 5; break;
+    case 'e': p = 6; break;
+    case 's': p = 7; break;
+    default: return N_PREFIX;
+    }
+    size_t pl = type_prefix_len[p];
+    return kl >= pl && memcmp(k, type_prefix[p][0], pl) == 0 ? (unsigned)p : N_PREFIX;
+}
+
 /* The type of the first prefix (in type_prefix order) that a key of
  * attrs[0..n) starts with, in one pass over the keys; NULL for none. */
 static const char *type_of(const tc_attr *attrs, uint32_t n)
 {
-    size_t best = N_PREFIX;
+    unsigned best = N_PREFIX;
     for (uint32_t i = 0; i < n && best > 0; i++) {
-        const char *k = attrs[i].key;
-        uint32_t kl = attrs[i].key_len;
-        if (kl < 3)
-            continue;
-        size_t p;
-        switch (k[0]) { /* the prefixes all differ in their first byte */
-        case 'h': p = 0; break;
-        case 'u': p = 1; break;
-        case 'd': p = 2; break;
-        case 'r': p = 3; break;
-        case 'm': p = 4; break;
-        case 'f': p = 5; break;
-        case 'e': p = 6; break;
-        case 's': p = 7; break;
-        default: continue;
-        }
-        size_t pl = type_prefix_len[p];
-        if (p < best && kl >= pl && memcmp(k, type_prefix[p][0], pl) == 0)
+        unsigned p = key_class(attrs[i].key, attrs[i].key_len) & ~CLASS_EVENT_TYPE;
+        if (p < best)
             best = p;
     }
     return best < N_PREFIX ? type_prefix[best][1] : NULL;
+}
+
+/* The type of a span whose own attributes' best prefix is own (with
+ * CLASS_EVENT_TYPE when it has event_type), its resource's res and its
+ * scope's scope (N_PREFIX: none): the index of its prefix in type_prefix,
+ * N_PREFIX for "general". */
+static unsigned type_from(const trace_span *sp, unsigned own, unsigned res, unsigned scope)
+{
+    if ((own & CLASS_EVENT_TYPE) || strcmp(sp->name, "documentLoad") == 0)
+        return N_PREFIX;
+    own &= ~CLASS_EVENT_TYPE;
+    return own < N_PREFIX ? own : res < N_PREFIX ? res : scope;
+}
+
+static const char *type_name(unsigned p)
+{
+    return p < N_PREFIX ? type_prefix[p][1] : "general";
 }
 
 const char *spanattr_type(const trace_span *sp)
@@ -235,18 +261,29 @@ static computed *get_cache(arena *a, const trace_span *csp)
  * TC_ERR_NOMEM. */
 static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
 {
+    static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+    const char *direct = NULL; /* values that need no building are not cached */
+    switch (k) {
+    case CA_NAME: direct = sp->name; break;
+    case CA_KIND: direct = spanattr_kind(sp); break;
+    case CA_STATUS: direct = status_names[sp->status_code < 3 ? sp->status_code : 0]; break;
+    case CA_STATUS_DESC:
+        if (!*sp->status_message)
+            return 1;
+        direct = sp->status_message;
+        break;
+    }
+    if (direct) {
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(direct), {.str = direct}};
+        return 0;
+    }
     computed *c = get_cache(a, sp);
     if (!c)
         return TC_ERR_NOMEM;
     if (!c->done[k]) {
-        static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
-                                                   "STATUS_CODE_ERROR"};
         const char *s = NULL;
         char pid[17];
         switch (k) {
-        case CA_NAME:
-            s = sp->name;
-            break;
         case CA_TYPE:
             s = spanattr_type(sp);
             break;
@@ -263,15 +300,6 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
             hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
             s = arena_strdup(a, pid);
             break;
-        case CA_KIND:
-            s = spanattr_kind(sp);
-            break;
-        case CA_STATUS:
-            s = status_names[sp->status_code < 3 ? sp->status_code : 0];
-            break;
-        case CA_STATUS_DESC:
-            s = *sp->status_message ? sp->status_message : "";
-            break;
         case CA_EVENTS:
             s = events_json(a, sp);
             break;
@@ -279,11 +307,8 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
         if (!s)
             return TC_ERR_NOMEM;
         c->done[k] = 1;
-        c->has[k] = k != CA_STATUS_DESC || *sp->status_message;
         c->v[k] = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
     }
-    if (!c->has[k])
-        return 1;
     *out = c->v[k];
     return 0;
 }
@@ -373,7 +398,19 @@ typedef struct table_slot {
 typedef struct owner_row {
     const void *owner; /* a resource or scope; NULL: empty */
     uint16_t *row;     /* where its attributes have each key (0: absent) */
+    unsigned cls;      /* the best type prefix among its keys (N_PREFIX: none) */
 } owner_row;
+
+/* What a key (by address: decoders share one copy of a repeated key) is to
+ * the table: its column and its class (key_class). Direct-mapped; a miss
+ * looks the text up. */
+#define KEY_SLOTS 1024
+typedef struct key_slot {
+    const char *key; /* NULL: empty */
+    uint32_t len;
+    int32_t col; /* -1: not a column */
+    unsigned cls;
+} key_slot;
 
 struct spanattr_table {
     table_slot *slots; /* keys, open addressing, cap a power of two */
@@ -382,9 +419,11 @@ struct spanattr_table {
     const trace *t;   /* the trace the rows are for; NULL until begun */
     uint16_t *rows;   /* [order * n_cols + col] */
     uint32_t n_rows;
+    uint8_t *types;   /* [order]: 1 + index in type_names of the span's type, 0: not recorded */
     owner_row *owners; /* resources' and scopes' rows, open addressing */
     uint32_t owner_cap, n_owners;
     bool owner_failed; /* out of memory for an owner row: spans scan */
+    key_slot *keys;    /* KEY_SLOTS */
 };
 
 /* A cheap hash of a key: length and three of its bytes (no loop). */
@@ -421,6 +460,8 @@ void spanattr_table_free(spanattr_table **tb)
     free_owners(*tb);
     free((*tb)->slots);
     free((*tb)->rows);
+    free((*tb)->types);
+    free((*tb)->keys);
     free(*tb);
     *tb = NULL;
 }
@@ -459,17 +500,28 @@ int spanattr_table_add(spanattr_table *tb, spanattr_key *k)
 int spanattr_table_begin(spanattr_table *tb, const trace *t)
 {
     free(tb->rows);
+    free(tb->types);
     free_owners(tb);
     tb->rows = NULL;
+    tb->types = NULL;
     tb->t = NULL;
     tb->n_rows = 0;
-    if (!tb->n_cols || !t->indexed)
+    if (!t->indexed)
         return 0;
-    if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / tb->n_cols)
+    size_t cols = tb->n_cols ? tb->n_cols : 1;
+    if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / cols)
         return TC_ERR_LIMIT;
-    tb->rows = malloc(((size_t)t->n_spans * tb->n_cols + 1) * sizeof *tb->rows);
-    if (!tb->rows)
+    if (!tb->keys && !(tb->keys = calloc(KEY_SLOTS, sizeof *tb->keys)))
         return TC_ERR_NOMEM;
+    tb->rows = malloc(((size_t)t->n_spans * tb->n_cols + 1) * sizeof *tb->rows);
+    tb->types = calloc((size_t)t->n_spans + 1, 1);
+    if (!tb->rows || !tb->types) {
+        free(tb->rows);
+        free(tb->types);
+        tb->rows = NULL;
+        tb->types = NULL;
+        return TC_ERR_NOMEM;
+    }
     memset(tb->rows, 0xFF, (size_t)t->n_spans * tb->n_cols * sizeof *tb->rows); /* all TABLE_SCAN */
     tb->t = t;
     tb->n_rows = t->n_spans;
@@ -477,30 +529,42 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
 }
 
 /* Records in row[col] = tag | (1 + index) where attrs[] has each column's
- * key (the last of a repeated key). */
-static void scan_into(const spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
+ * key (the last of a repeated key). Returns the best type prefix among the
+ * keys (N_PREFIX: none), or'ed with CLASS_EVENT_TYPE when one is
+ * event_type. */
+static unsigned scan_into(spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
 {
+    unsigned best = N_PREFIX, ev = 0;
     for (uint32_t j = 0; j < n; j++) {
+        const char *key = attrs[j].key;
         uint32_t kl = attrs[j].key_len;
-        if (!(tb->lens & (1ull << (kl < 63 ? kl : 63))))
-            continue; /* no key of this length: its bytes need not be read */
-        table_slot *sl = table_find(tb->slots, tb->cap, attrs[j].key, kl);
-        if (sl->key)
-            row[sl->col] = (uint16_t)(tag | (j + 1));
+        key_slot *ks = &tb->keys[(((uint64_t)(uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ull) >> 54];
+        if (ks->key != key || ks->len != kl) {
+            table_slot *sl = NULL;
+            if (tb->cap && (tb->lens & (1ull << (kl < 63 ? kl : 63)))) /* else no key of this length */
+                sl = table_find(tb->slots, tb->cap, key, kl);
+            *ks = (key_slot){key, kl, sl && sl->key ? (int32_t)sl->col : -1, key_class(key, kl)};
+        }
+        if (ks->col >= 0)
+            row[ks->col] = (uint16_t)(tag | (j + 1));
+        unsigned p = ks->cls & ~CLASS_EVENT_TYPE;
+        best = p < best ? p : best;
+        ev |= ks->cls & CLASS_EVENT_TYPE;
     }
+    return best | ev;
 }
 
 /* The row of a resource's or scope's attributes, built on first use; NULL
  * when out of memory. */
-static const uint16_t *owner_row_of(spanattr_table *tb, const void *owner, const tc_attr *attrs, uint32_t n,
-                                    uint16_t tag)
+static const owner_row *owner_row_of(spanattr_table *tb, const void *owner, const tc_attr *attrs, uint32_t n,
+                                     uint16_t tag)
 {
     if (tb->owner_cap) {
         uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) &
                      (tb->owner_cap - 1);
         for (;; i = (i + 1) & (tb->owner_cap - 1)) {
             if (tb->owners[i].owner == owner)
-                return tb->owners[i].row;
+                return &tb->owners[i];
             if (!tb->owners[i].owner)
                 break;
         }
@@ -524,16 +588,16 @@ static const uint16_t *owner_row_of(spanattr_table *tb, const void *owner, const
         tb->owners = no;
         tb->owner_cap = cap;
     }
-    uint16_t *row = calloc(tb->n_cols, sizeof *row);
+    uint16_t *row = calloc(tb->n_cols ? tb->n_cols : 1, sizeof *row);
     if (!row)
         return NULL;
-    scan_into(tb, attrs, n, tag, row);
+    unsigned cls = scan_into(tb, attrs, n, tag, row) & ~CLASS_EVENT_TYPE;
     uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & (tb->owner_cap - 1);
     while (tb->owners[i].owner)
         i = (i + 1) & (tb->owner_cap - 1);
-    tb->owners[i] = (owner_row){owner, row};
+    tb->owners[i] = (owner_row){owner, row, cls};
     tb->n_owners++;
-    return row;
+    return &tb->owners[i];
 }
 
 void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
@@ -544,17 +608,23 @@ void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
     if (sp->n_attrs > TABLE_MAX_ATTRS || sp->resource->n_attrs > TABLE_MAX_ATTRS ||
         sp->scope->n_attrs > TABLE_MAX_ATTRS || tb->owner_failed)
         return; /* the row stays TABLE_SCAN */
-    const uint16_t *rr = owner_row_of(tb, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
-    const uint16_t *sr = rr ? owner_row_of(tb, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
-    if (!rr || !sr) {
+    /* an owner's entry moves when another is added: copy it first */
+    const owner_row *ro = owner_row_of(tb, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
+    const uint16_t *rr = ro ? ro->row : NULL;
+    unsigned rcls = ro ? ro->cls : N_PREFIX;
+    const owner_row *so = ro ? owner_row_of(tb, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
+    if (!ro || !so) {
         tb->owner_failed = true;
         return;
     }
+    const uint16_t *sr = so->row;
+    unsigned scls = so->cls;
     memset(row, 0, tb->n_cols * sizeof *row);
-    scan_into(tb, sp->attrs, sp->n_attrs, TABLE_OWN, row);
+    unsigned own = scan_into(tb, sp->attrs, sp->n_attrs, TABLE_OWN, row);
     for (uint32_t c = 0; c < tb->n_cols; c++) /* resource > scope > own */
         if (rr[c] || sr[c])
             row[c] = rr[c] ? rr[c] : sr[c];
+    tb->types[sp->order] = (uint8_t)(1 + type_from(sp, own, rcls, scls));
 }
 
 void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage)
@@ -600,6 +670,12 @@ int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *
 int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
                         tc_value *out)
 {
+    if (k->computed == CA_TYPE && tb && tb->t && sp->order < tb->n_rows && tb->types[sp->order] &&
+        tb->t->preorder[sp->order] == sp) {
+        const char *s = type_name(tb->types[sp->order] - 1u);
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
+        return 0;
+    }
     if (k->computed >= 0)
         return computed_value(a, sp, k->computed, out);
     uint16_t e = TABLE_SCAN;

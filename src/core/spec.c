@@ -181,18 +181,10 @@ static int select_spans(trace_set *ts, trace *t, const char *selector, arena *a,
  * text is made for a lookup): short strings by content, longer ones and
  * arrays by address, numbers and booleans by their bits. */
 #define AMEMO_SLOTS 64
-#define AMEMO_TEXT 64
-
-typedef struct amemo_key {
-    int rc;        /* 0 found, 1 absent, EXPR_NO_SPAN, or -1 for a constant */
-    uint32_t type; /* tc_vtype when found */
-    uint32_t len;
-    uint64_t bits; /* the value's union, as bits (strings: their address) */
-} amemo_key;
 
 typedef struct amemo_slot {
     bool used;
-    amemo_key key;
+    tc_vkey key;
     spec_check res;
 } amemo_slot;
 
@@ -224,75 +216,22 @@ static void count_ref(void *user, const char *name, size_t n)
     }
 }
 
-static uint64_t load_u64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static bool is_text(const amemo_key *k)
-{
-    return k->rc == 0 && k->type == TC_V_STRING && k->len <= AMEMO_TEXT;
-}
-
-/* A cheap hash: a short string's length and first and last eight bytes. */
-static uint32_t amemo_hash(const amemo_key *k)
-{
-    uint64_t h = (uint64_t)(unsigned)k->rc * 0x9E3779B97F4A7C15ull ^ ((uint64_t)k->type << 40) ^ k->len;
-    if (is_text(k)) {
-        const char *s = (const char *)(uintptr_t)k->bits;
-        if (k->len >= 8) {
-            h ^= load_u64(s) * 0xC2B2AE3D27D4EB4Full;
-            h ^= load_u64(s + k->len - 8) * 0x165667B19E3779F9ull;
-        } else {
-            for (uint32_t i = 0; i < k->len; i++)
-                h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
-        }
-    } else {
-        h ^= k->bits * 0x9E3779B97F4A7C15ull;
-    }
-    h *= 0xFF51AFD7ED558CCDull;
-    return (uint32_t)(h >> 32);
-}
-
-static bool amemo_same(const amemo_slot *sl, const amemo_key *k)
-{
-    if (!sl->used || sl->key.rc != k->rc || sl->key.type != k->type || sl->key.len != k->len)
-        return false;
-    if (sl->key.bits == k->bits)
-        return true;
-    return is_text(k) && memcmp((const char *)(uintptr_t)sl->key.bits, (const char *)(uintptr_t)k->bits, k->len) == 0;
-}
-
 /* The memo key of span sp (NULL: an empty selection) for memo m. */
 static int amemo_key_of(arena *cache, const amemo *m, const spanattr_table *tb, const trace_span *sp,
-                        amemo_key *key)
+                        tc_vkey *key)
 {
-    memset(key, 0, sizeof *key);
-    if (!m->k) {
-        key->rc = -1;
-        return 0;
-    }
-    if (!sp) {
-        key->rc = EXPR_NO_SPAN;
+    if (!m->k || !sp) { /* a constant, or no span to look up */
+        value_key_other(m->k ? 1 : 0, key);
         return 0;
     }
     tc_value v;
     int rc = spanattr_get_key_in(cache, sp, m->k, tb, &v);
     if (rc == TC_ERR_NOMEM)
         return rc;
-    key->rc = rc;
-    if (rc == 0) {
-        key->type = v.type;
-        key->len = v.len;
-        switch (v.type) {
-        case TC_V_BOOL: key->bits = v.u.b; break;
-        case TC_V_INT: key->bits = (uint64_t)v.u.i; break;
-        case TC_V_DOUBLE: memcpy(&key->bits, &v.u.d, sizeof key->bits); break;
-        default: key->bits = (uint64_t)(uintptr_t)v.u.str; break;
-        }
-    }
+    if (rc == 0)
+        value_key(&v, key);
+    else
+        value_key_other(2, key); /* absent */
     return 0;
 }
 
@@ -462,11 +401,11 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
                 continue;
             }
         } else if (m) { /* the same value as before: the same result */
-            amemo_key key;
+            tc_vkey key;
             if (amemo_key_of(trace_set_arena(ts), m, tb, sr->span, &key))
                 return TC_ERR_NOMEM;
-            sl = &m->slot[amemo_hash(&key) % AMEMO_SLOTS];
-            if (amemo_same(sl, &key)) {
+            sl = &m->slot[value_key_hash(&key) % AMEMO_SLOTS];
+            if (sl->used && value_key_same(&sl->key, &key)) {
                 *ck = sl->res;
                 if (!ck->passed)
                     sr->passed = false;

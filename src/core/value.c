@@ -233,3 +233,64 @@ const char *value_type_name(tc_vtype t)
     static const char *names[] = {"empty", "string", "bool", "int", "double", "bytes", "array", "kvlist"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
+
+void value_key(const tc_value *v, tc_vkey *k)
+{
+    k->type = v->type;
+    k->len = v->len;
+    switch (v->type) {
+    case TC_V_BOOL: k->bits = v->u.b; break;
+    case TC_V_INT: k->bits = (uint64_t)v->u.i; break;
+    case TC_V_DOUBLE: memcpy(&k->bits, &v->u.d, sizeof k->bits); break;
+    case TC_V_EMPTY: k->bits = 0; break;
+    default: k->bits = (uint64_t)(uintptr_t)v->u.str; break;
+    }
+}
+
+void value_key_other(uint32_t n, tc_vkey *k)
+{
+    k->type = VALUE_KEY_OTHER + n;
+    k->len = 0;
+    k->bits = 0;
+}
+
+static bool key_is_text(const tc_vkey *k)
+{
+    return k->type == TC_V_STRING && k->len <= VALUE_KEY_TEXT;
+}
+
+static uint64_t load_u64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+uint32_t value_key_hash(const tc_vkey *k)
+{
+    uint64_t h = ((uint64_t)k->type << 40) ^ k->len;
+    if (key_is_text(k)) {
+        const char *s = (const char *)(uintptr_t)k->bits;
+        if (k->len >= 8) {
+            h ^= load_u64(s) * 0xC2B2AE3D27D4EB4Full;
+            h ^= load_u64(s + k->len - 8) * 0x165667B19E3779F9ull;
+        } else {
+            for (uint32_t i = 0; i < k->len; i++)
+                h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+        }
+    } else {
+        h ^= k->bits * 0x9E3779B97F4A7C15ull;
+    }
+    h *= 0xFF51AFD7ED558CCDull;
+    return (uint32_t)(h >> 32);
+}
+
+bool value_key_same(const tc_vkey *a, const tc_vkey *b)
+{
+    if (a->type != b->type || a->len != b->len)
+        return false;
+    if (a->bits == b->bits)
+        return true;
+    return key_is_text(a) &&
+           memcmp((const char *)(uintptr_t)a->bits, (const char *)(uintptr_t)b->bits, a->len) == 0;
+}

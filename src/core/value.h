@@ -48,6 +48,33 @@ struct tc_attr {
  * repeats, the last one wins (OTLP says keys are unique; producers differ). */
 const tc_attr *attr_find(const tc_attr *attrs, uint32_t count, const char *key, size_t n);
 
+/* A value's identity, for caches of results that depend only on a value's
+ * text: equal keys mean equal texts. Short strings are keyed by content,
+ * longer strings, bytes, arrays and kvlists by address (equal texts at two
+ * addresses are two keys), scalars by their bits. A key does not own the
+ * value: it is valid while the value is. */
+#define VALUE_KEY_TEXT 64
+typedef struct tc_vkey {
+    uint32_t type; /* tc_vtype, or VALUE_KEY_OTHER + n for a caller's n */
+    uint32_t len;
+    uint64_t bits;
+} tc_vkey;
+#define VALUE_KEY_OTHER 0x100u
+
+/* The key of v. */
+void value_key(const tc_value *v, tc_vkey *k);
+
+/* A key for something that is not a value (an absent attribute, say):
+ * VALUE_KEY_OTHER + n with no bits. */
+void value_key_other(uint32_t n, tc_vkey *k);
+
+/* A hash of a key (constant time: a short string's length and first and
+ * last eight bytes). */
+uint32_t value_key_hash(const tc_vkey *k);
+
+/* True when two keys name the same text. */
+bool value_key_same(const tc_vkey *a, const tc_vkey *b);
+
 /* Appends the value as text, the way tracetest shows attribute values:
  * strings raw, ints in decimal, doubles shortest round-trip, bools
  * true/false, bytes as base64, arrays and kvlists as JSON. */

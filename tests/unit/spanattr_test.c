@@ -244,10 +244,14 @@ static void test_table_agrees(void **state)
 {
     (void)state;
     static const char *const pool[] = {"a", "b", "service.name", "db.system", "http.method", "x.y.z", "name",
-                                       "kind", "", "long.key.of.some.length"};
+                                       "kind", "", "long.key.of.some.length", "url.full", "rpc.service",
+                                       "messaging.system", "faas.trigger", "exception.type", "server.address",
+                                       "event_type", "ht", "db", "serverless"};
     enum { NP = sizeof pool / sizeof pool[0] };
     static const char *const extra[] = {"tracetest.span.type", "tracetest.span.duration", "missing",
-                                        "tracetest.span.name"};
+                                        "tracetest.span.name", "tracetest.span.kind", "tracetest.span.status_code",
+                                        "tracetest.span.status_description"};
+    enum { NX = sizeof extra / sizeof extra[0] };
     srand(4242);
     for (int round = 0; round < 40; round++) {
         trace_set *ts = trace_set_new(0);
@@ -282,8 +286,10 @@ static void test_table_agrees(void **state)
             sp->trace_id[0] = 9;
             sp->span_id[7] = (uint8_t)(i + 1);
             sp->parent_id[7] = (uint8_t)(i ? 1 + rand() % i : 0);
-            sp->name = "op";
-            sp->status_message = "";
+            sp->name = rand() % 7 ? "op" : "documentLoad";
+            sp->status_message = rand() % 3 ? "" : "boom";
+            sp->status_code = (uint8_t)(rand() % 3);
+            sp->kind = (uint8_t)(rand() % 6);
             sp->trace_state = "";
             sp->start_ns = 1000;
             sp->end_ns = 5000 + i;
@@ -291,6 +297,8 @@ static void test_table_agrees(void **state)
             sp->attrs = arena_calloc(a, n ? n : 1, sizeof *sp->attrs);
             for (uint32_t k = 0; k < n; k++) {
                 const char *key = k < 8 || k == n - 1 ? pool[rand() % NP] : "filler";
+                if (rand() % 4 == 0) /* the same text at another address */
+                    key = arena_strdup(a, key);
                 sp->attrs[k].key = key;
                 sp->attrs[k].key_len = (uint32_t)strlen(key);
                 sp->attrs[k].value = (tc_value){TC_V_INT, 0, {.i = 1000 + k}};
@@ -303,9 +311,9 @@ static void test_table_agrees(void **state)
         }
         assert_int_equal(trace_set_index(ts), 0);
         trace *t = trace_set_at(ts, 0);
-        spanattr_key keys[NP + 4];
+        spanattr_key keys[NP + NX];
         spanattr_table *tb = spanattr_table_new();
-        for (int k = 0; k < NP + 4; k++) {
+        for (int k = 0; k < NP + NX; k++) {
             const char *name = k < NP ? pool[k] : extra[k - NP];
             spanattr_key_init(&keys[k], name, strlen(name));
             assert_int_equal(spanattr_table_add(tb, &keys[k]), 0);
@@ -316,7 +324,7 @@ static void test_table_agrees(void **state)
                 spanattr_table_fill_span(tb, t->spans[i]);
         for (uint32_t i = 0; i < t->n_spans; i++) {
             const trace_span *sp = t->spans[i];
-            for (int k = 0; k < NP + 4; k++) {
+            for (int k = 0; k < NP + NX; k++) {
                 tc_value want, got;
                 int rw = spanattr_get(a, sp, keys[k].key, keys[k].n, &want);
                 int rg = spanattr_get_key_in(a, sp, &keys[k], tb, &got);
