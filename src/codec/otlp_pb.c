@@ -310,8 +310,10 @@ static inline void *model_alloc(model_mem *m, size_t size, size_t align)
 
 /* ---- protobuf message -> model ---- */
 
-/* Attribute keys repeat from span to span: a small direct-mapped cache of
- * the copies made so far lets equal keys share one copy. */
+/* Attribute keys and short values repeat from span to span: small
+ * two-way caches of the copies made so far (one for keys, one for values,
+ * so that values seen once do not push keys out) let equal strings share
+ * one copy. */
 #define KEY_CACHE 2048
 #define SHARED_MAX 64 /* longer strings are not shared */
 
@@ -322,6 +324,7 @@ typedef struct key_slot {
 
 typedef struct dec {
     key_slot keys[KEY_CACHE];
+    key_slot vals[KEY_CACHE];
     trace_set *ts;
     model_mem mm;
     scratch sc;
@@ -382,7 +385,7 @@ static int copy_str(dec *d, const char **out, const char *s)
 
 /* Copies an attribute key or a short string value, sharing the copy of an
  * equal string seen before. */
-static int copy_shared_n(dec *d, const char **out, uint32_t *len, const char *s, size_t n,
+static int copy_shared_n(dec *d, bool key, const char **out, uint32_t *len, const char *s, size_t n,
                          const char *what)
 {
     if (n > CODEC_MAX_STRING)
@@ -402,21 +405,30 @@ static int copy_shared_n(dec *d, const char **out, uint32_t *len, const char *s,
         memcpy(&a, s, n);
     }
     uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n;
-    key_slot *k = &d->keys[(h >> 40) & (KEY_CACHE - 1)];
-    if (k->s && k->len == n && memcmp(k->s, s, n) == 0) {
-        *out = k->s;
+    h ^= h >> 32; /* the last bytes only reach the top bits: fold them down */
+    h *= 0x94D049BB133111EBull;
+    key_slot *cache = key ? d->keys : d->vals;
+    size_t i = (size_t)(h >> 40) & (KEY_CACHE - 1);
+    key_slot *k0 = &cache[i], *k1 = &cache[i ^ 1];
+    if (k0->s && k0->len == n && memcmp(k0->s, s, n) == 0) {
+        *out = k0->s;
+        return 0;
+    }
+    if (k1->s && k1->len == n && memcmp(k1->s, s, n) == 0) {
+        *out = k1->s;
         return 0;
     }
     if (!(*out = copy_n(d, s, n)))
         return nomem(d);
+    key_slot *k = !k0->s ? k0 : !k1->s ? k1 : (h >> 39) & 1 ? k0 : k1;
     k->s = *out;
     k->len = n;
     return 0;
 }
 
-static int copy_shared(dec *d, const char **out, uint32_t *len, const char *s, const char *what)
+static int copy_shared(dec *d, bool key, const char **out, uint32_t *len, const char *s, const char *what)
 {
-    return copy_shared_n(d, out, len, s, strlen(s), what);
+    return copy_shared_n(d, key, out, len, s, strlen(s), what);
 }
 
 static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, size_t n,
@@ -430,7 +442,7 @@ static int conv_value(dec *d, tc_value *out, const pb_any *v, int depth)
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
         out->type = TC_V_STRING;
-        return copy_shared(d, &out->u.str, &out->len, v->string_value, "string value");
+        return copy_shared(d, false, &out->u.str, &out->len, v->string_value, "string value");
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         out->type = TC_V_BOOL;
         out->u.b = v->bool_value != 0;
@@ -515,7 +527,7 @@ static int conv_kvs(dec *d, tc_attr **out, uint32_t *n_out, pb_kv *const *kvs, s
         return nomem(d);
     for (size_t i = 0; i < n; i++) {
         const pb_kv *kv = kvs[i];
-        int rc = copy_shared(d, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
+        int rc = copy_shared(d, true, &attrs[i].key, &attrs[i].key_len, kv->key, "attribute key");
         if (!rc)
             rc = conv_value(d, &attrs[i].value, kv->value, depth);
         if (rc) {
@@ -814,7 +826,7 @@ static int ds_value(dec *d, tc_value *out, const uint8_t *p, size_t n, int depth
         if (k > CODEC_MAX_STRING)
             return DS_BAIL;
         out->type = TC_V_STRING;
-        return copy_shared_n(d, &out->u.str, &out->len, (const char *)v.data, k, "string value")
+        return copy_shared_n(d, false, &out->u.str, &out->len, (const char *)v.data, k, "string value")
                    ? DS_BAIL
                    : 0;
     case 2: /* protobuf-c: any payload bit of the field, whatever its wire type */
@@ -898,7 +910,7 @@ static int ds_kv(dec *d, tc_attr *a, const uint8_t *p, size_t n, int depth)
         return r;
     key_len = wire_strlen(key, key_len);
     if (key_len > CODEC_MAX_STRING ||
-        copy_shared_n(d, &a->key, &a->key_len, (const char *)key, key_len, "attribute key"))
+        copy_shared_n(d, true, &a->key, &a->key_len, (const char *)key, key_len, "attribute key"))
         return DS_BAIL;
     if (!val) {
         memset(&a->value, 0, sizeof a->value);

@@ -586,42 +586,29 @@ static bool num_equal(const sel_filter *f, const char *text, size_t tn)
     return d == f->num;
 }
 
-static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *sp)
+/* Does an attribute's value (found: rc 0, else absent: "") match filter f? */
+static bool value_matches(const sel_filter *f, int rc, const tc_value *v)
 {
-    sel_filter *f = (sel_filter *)cf; /* its key's memo is a cache */
     const char *text = "";
     size_t tn = 0;
     char numbuf[32];
     tc_buf tb;
     bool own_buf = false;
-    if (f->pk == P_NAME) {
-        text = sp->name;
-        /* "=" on text needs no more than one byte past the value's length */
-        tn = !f->contains && f->kind == V_STRING ? strnlen(text, f->text_len + 1) : strlen(text);
-    } else if (f->pk == P_KIND) {
-        text = spanattr_kind(sp);
-        tn = strlen(text);
-    } else {
-        tc_value v;
-        int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
-        if (rc == TC_ERR_NOMEM)
-            m->err = TC_ERR_NOMEM;
-        if (rc == 0) {
-            if (v.type == TC_V_STRING) {
-                text = v.u.str;
-                tn = v.len;
-            } else if (v.type == TC_V_INT) {
-                if (!f->contains && f->kind == V_INT && f->int_exact)
-                    return v.u.i == f->inum;
-                tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v.u.i);
-                text = numbuf;
-            } else {
-                buf_init(&tb, 0);
-                own_buf = true;
-                value_to_text(&tb, &v);
-                text = buf_str(&tb);
-                tn = tb.len;
-            }
+    if (rc == 0) {
+        if (v->type == TC_V_STRING) {
+            text = v->u.str;
+            tn = v->len;
+        } else if (v->type == TC_V_INT) {
+            if (!f->contains && f->kind == V_INT && f->int_exact)
+                return v->u.i == f->inum;
+            tn = (size_t)snprintf(numbuf, sizeof numbuf, "%lld", (long long)v->u.i);
+            text = numbuf;
+        } else {
+            buf_init(&tb, 0);
+            own_buf = true;
+            value_to_text(&tb, v);
+            text = buf_str(&tb);
+            tn = tb.len;
         }
     }
     bool ok;
@@ -633,6 +620,70 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
         ok = tn == f->text_len && memcmp(text, f->text, tn) == 0;
     if (own_buf)
         buf_free(&tb);
+    return ok;
+}
+
+static bool text_matches(const sel_filter *f, const char *text, size_t tn)
+{
+    if (f->contains)
+        return !f->text_len || memmem(text, tn, f->text, f->text_len) != NULL;
+    if (f->kind == V_INT || f->kind == V_FLOAT)
+        return num_equal(f, text, tn);
+    return tn == f->text_len && memcmp(text, f->text, tn) == 0;
+}
+
+static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *sp)
+{
+    sel_filter *f = (sel_filter *)cf; /* its key's memo is a cache */
+    if (f->pk == P_NAME) {
+        /* "=" on text needs no more than one byte past the value's length */
+        const char *text = sp->name;
+        size_t tn = !f->contains && f->kind == V_STRING ? strnlen(text, f->text_len + 1) : strlen(text);
+        return text_matches(f, text, tn);
+    }
+    if (f->pk == P_KIND) {
+        const char *text = spanattr_kind(sp);
+        return text_matches(f, text, strlen(text));
+    }
+    tc_value v;
+    int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
+    if (rc == TC_ERR_NOMEM)
+        m->err = TC_ERR_NOMEM;
+    return value_matches(f, rc, &v);
+}
+
+/* Results of one attribute filter by the value it reads: spans share
+ * values (a resource's, a method, a status code), so most evaluations
+ * become a lookup. */
+#define FMEMO_SLOTS 64
+typedef struct fmemo_slot {
+    tc_vkey key;
+    uint8_t res; /* 0 empty, 1 no, 2 yes */
+} fmemo_slot;
+
+/* filter_matches, through the filter's memo (FMEMO_SLOTS slots). */
+static bool filter_memo_matches(matcher *m, const sel_filter *cf, fmemo_slot *memo, const trace_span *sp)
+{
+    sel_filter *f = (sel_filter *)cf;
+    if (f->pk != P_ATTR)
+        return filter_matches(m, f, sp);
+    tc_value v;
+    int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
+    if (rc == TC_ERR_NOMEM) {
+        m->err = TC_ERR_NOMEM;
+        return false;
+    }
+    tc_vkey k;
+    if (rc == 0)
+        value_key(&v, &k);
+    else
+        value_key_other(0, &k);
+    fmemo_slot *sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
+    if (sl->res && value_key_same(&sl->key, &k))
+        return sl->res == 2;
+    bool ok = value_matches(f, rc, &v);
+    sl->key = k;
+    sl->res = ok ? 2 : 1;
     return ok;
 }
 
@@ -832,7 +883,8 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
     sel_filter **uniq = malloc((filters ? filters : 1) * sizeof *uniq);
     uint32_t *fidx = malloc((filters ? filters : 1) * sizeof *fidx); /* per filter in step order */
     uint8_t *known = malloc(filters ? filters : 1);
-    if (!memo || !base || !step || !uniq || !fidx || !known) {
+    fmemo_slot *fmemo = calloc((filters ? filters : 1) * FMEMO_SLOTS, sizeof *fmemo);
+    if (!memo || !base || !step || !uniq || !fidx || !known || !fmemo) {
         free(memo);
         free(base);
         memo = NULL;
@@ -880,7 +932,7 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
                     continue;
                 uint32_t u = fidx[nf];
                 if (!known[u])
-                    known[u] = filter_matches(m, uniq[u], sp) ? 2 : 1;
+                    known[u] = filter_memo_matches(m, uniq[u], fmemo + (size_t)u * FMEMO_SLOTS, sp) ? 2 : 1;
                 ok = known[u] == 2;
             }
             memo[s * n + o] = ok ? 2 : 1;
@@ -892,6 +944,7 @@ out:
     free(uniq);
     free(fidx);
     free(known);
+    free(fmemo);
     if (!*chain_base) {
         free(memo);
         memo = NULL;

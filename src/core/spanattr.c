@@ -404,7 +404,7 @@ typedef struct owner_row {
 /* What a key (by address: decoders share one copy of a repeated key) is to
  * the table: its column and its class (key_class). Direct-mapped; a miss
  * looks the text up. */
-#define KEY_SLOTS 1024
+#define KEY_SLOTS 4096
 typedef struct key_slot {
     const char *key; /* NULL: empty */
     uint32_t len;
@@ -538,7 +538,7 @@ static unsigned scan_into(spanattr_table *tb, const tc_attr *attrs, uint32_t n, 
     for (uint32_t j = 0; j < n; j++) {
         const char *key = attrs[j].key;
         uint32_t kl = attrs[j].key_len;
-        key_slot *ks = &tb->keys[(((uint64_t)(uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ull) >> 54];
+        key_slot *ks = &tb->keys[(((uint64_t)(uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ull) >> 52];
         if (ks->key != key || ks->len != kl) {
             table_slot *sl = NULL;
             if (tb->cap && (tb->lens & (1ull << (kl < 63 ? kl : 63)))) /* else no key of this length */

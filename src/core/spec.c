@@ -440,8 +440,10 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
 
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1)
 #else
 #define PREFETCH(p) ((void)(p))
+#define PREFETCH_W(p) ((void)(p))
 #endif
 
 /* Checks every spec's assertions on every span it selected, span by span in
@@ -483,12 +485,17 @@ static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_
             if (p + 12 < total)
                 PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
             if (p + 8 < total) {
-                const trace_span *nx = w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]];
+                uint32_t i8 = (uint32_t)(pairs[p + 8] >> 32), k8 = (uint32_t)pairs[p + 8];
+                const trace_span *nx = w[i8].spans[k8];
                 PREFETCH(nx->ext);
                 spanattr_table_prefetch(tb, nx, 0);
+                PREFETCH(&out->specs[i8].spans[k8]); /* and where its results go */
             }
-            if (p + 4 < total)
-                spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
+            if (p + 4 < total) {
+                uint32_t i4 = (uint32_t)(pairs[p + 4] >> 32), k4 = (uint32_t)pairs[p + 4];
+                spanattr_table_prefetch(tb, w[i4].spans[k4], 1);
+                PREFETCH_W(out->specs[i4].spans[k4].checks);
+            }
             uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
             rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
         }

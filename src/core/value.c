@@ -281,8 +281,10 @@ uint32_t value_key_hash(const tc_vkey *k)
     } else {
         h ^= k->bits * 0x9E3779B97F4A7C15ull;
     }
+    h ^= h >> 33; /* products only carry upwards: fold the top bits down */
     h *= 0xFF51AFD7ED558CCDull;
-    return (uint32_t)(h >> 32);
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 bool value_key_same(const tc_vkey *a, const tc_vkey *b)

@@ -163,6 +163,31 @@ static void test_against_reference(void **state)
     }
 }
 
+/* Parses nq selectors and matches them in one batch (through a key table
+ * when table is set); results in got/n_got, allocated from a. */
+static void match_batch(trace_set *ts, trace *t, char (*srcs)[256], int nq, bool table, arena *a,
+                        trace_span ***got, uint32_t *n_got)
+{
+    sel_query *qs[16];
+    int rcs[16];
+    assert_true(nq <= 16);
+    spanattr_table *tb = table ? spanattr_table_new() : NULL;
+    for (int q = 0; q < nq; q++) {
+        tc_error e;
+        assert_int_equal(sel_parse(srcs[q], strlen(srcs[q]), &qs[q], &e), 0);
+        if (tb)
+            assert_int_equal(sel_add_keys(qs[q], tb), 0);
+    }
+    if (tb)
+        assert_int_equal(spanattr_table_begin(tb, t), 0);
+    assert_int_equal(sel_match_all((const sel_query *const *)qs, (uint32_t)nq, ts, t, tb, a, got, n_got, rcs), 0);
+    for (int q = 0; q < nq; q++) {
+        assert_int_equal(rcs[q], 0);
+        sel_free(&qs[q]);
+    }
+    spanattr_table_free(&tb);
+}
+
 /* Many queries at once (one pass, repeated filters shared, keys recorded
  * in a table during the pass) select what each selects alone. */
 static void test_batch_against_reference(void **state)
@@ -174,43 +199,115 @@ static void test_batch_against_reference(void **state)
         uint32_t n;
         trace_set *ts = random_tree(&n);
         trace *t = trace_set_at(ts, 0);
-        sel_query *qs[NQ];
         char srcs[NQ][256];
         trace_span **want[NQ];
         uint32_t n_want[NQ];
-        spanattr_table *tb = round % 2 ? spanattr_table_new() : NULL;
         for (int q = 0; q < NQ; q++) {
             ref_step st[4];
             int steps;
-            size_t len = random_selector(st, &steps, srcs[q], sizeof srcs[q]);
+            random_selector(st, &steps, srcs[q], sizeof srcs[q]);
             want[q] = malloc((n + 1) * sizeof *want[q]);
             n_want[q] = ref_match(t, st, 0, steps, 0, t->n_spans, want[q]);
-            tc_error e;
-            assert_int_equal(sel_parse(srcs[q], len, &qs[q], &e), 0);
-            if (tb)
-                assert_int_equal(sel_add_keys(qs[q], tb), 0);
         }
-        if (tb)
-            assert_int_equal(spanattr_table_begin(tb, t), 0);
         arena *a = arena_new(0);
         trace_span **got[NQ];
         uint32_t n_got[NQ];
-        int rcs[NQ];
-        assert_int_equal(sel_match_all((const sel_query *const *)qs, NQ, ts, t, tb, a, got, n_got, rcs), 0);
+        match_batch(ts, t, srcs, NQ, round % 2, a, got, n_got);
         for (int q = 0; q < NQ; q++) {
-            assert_int_equal(rcs[q], 0);
             if (n_got[q] != n_want[q])
                 fail_msg("%s: %u spans, want %u (round %d)", srcs[q], n_got[q], n_want[q], round);
             for (uint32_t i = 0; i < n_got[q]; i++)
                 if (got[q][i] != want[q][i])
                     fail_msg("%s: span %u is %s, want %s", srcs[q], i, got[q][i]->name, want[q][i]->name);
-            sel_free(&qs[q]);
             free(want[q]);
         }
-        spanattr_table_free(&tb);
         arena_free(&a);
         trace_set_free(&ts);
     }
+}
+
+/* Filters evaluated once per distinct value must still see every value:
+ * many more distinct values than a filter remembers (short strings of one
+ * length, long strings, the same long text at two addresses, numbers,
+ * booleans, absent), checked against text comparison done here. */
+static void test_filters_by_value(void **state)
+{
+    (void)state;
+    enum { N = 700, NQ = 8 };
+    static const char long_txt[] = "a long value of more than sixty-four bytes, so it is not kept by content: tail";
+    static const char *const q_text[NQ] = {"s042", "s4", "42", "true", "2.5", long_txt, "tail", "s1"};
+    static const bool q_contains[NQ] = {false, true, false, false, false, false, true, true};
+    trace_set *ts = trace_set_new(0);
+    arena *ta = trace_set_arena(ts);
+    for (uint32_t i = 0; i < N; i++) {
+        trace_span *sp = mk(ts, i, i ? 1 + (uint32_t)(rand() % i) : 0, 0);
+        tc_attr *at = arena_calloc(ta, 2, sizeof *at);
+        at[0] = sp->attrs[0];
+        at[1].key = i % 2 ? "v" : arena_strdup(ta, "v"); /* keys at two addresses too */
+        at[1].key_len = 1;
+        char buf[160];
+        switch (i % 6) {
+        case 0:
+        case 1:
+            snprintf(buf, sizeof buf, "s%03u", (i * 7) % 500);
+            at[1].value = (tc_value){TC_V_STRING, 4, {.str = arena_strdup(ta, buf)}};
+            break;
+        case 2:
+            snprintf(buf, sizeof buf, "%s%u", i % 4 ? long_txt : "x", i % 3);
+            at[1].value = (tc_value){TC_V_STRING, (uint32_t)strlen(buf), {.str = arena_strdup(ta, buf)}};
+            if (i % 5 == 0)
+                at[1].value = (tc_value){TC_V_STRING, (uint32_t)strlen(long_txt), {.str = arena_strdup(ta, long_txt)}};
+            break;
+        case 3:
+            at[1].value = (tc_value){TC_V_INT, 0, {.i = (int64_t)(i % 97)}};
+            break;
+        case 4:
+            at[1].value = i % 4 ? (tc_value){TC_V_BOOL, 0, {.b = i % 5 == 0}}
+                                : (tc_value){TC_V_DOUBLE, 0, {.d = (double)(i % 11) / 2}};
+            break;
+        default:
+            break; /* no v */
+        }
+        sp->attrs = at;
+        sp->n_attrs = i % 6 == 5 ? 1 : 2;
+        assert_int_equal(trace_set_add_span(ts, sp, NULL), 0);
+    }
+    assert_int_equal(trace_set_index(ts), 0);
+    trace *t = trace_set_at(ts, 0);
+    for (int with_table = 0; with_table < 2; with_table++) {
+        char srcs[NQ][256];
+        for (int q = 0; q < NQ; q++)
+            snprintf(srcs[q], sizeof srcs[q], "span[v%s\"%s\"]", q_contains[q] ? " contains " : "=", q_text[q]);
+        arena *a = arena_new(0);
+        trace_span **got[NQ];
+        uint32_t n_got[NQ];
+        match_batch(ts, t, srcs, NQ, with_table, a, got, n_got);
+        for (int q = 0; q < NQ; q++) {
+            uint32_t k = 0, want = 0;
+            for (uint32_t i = 0; i < t->n_spans; i++) {
+                const trace_span *sp = t->preorder[i];
+                bool match = false;
+                if (sp->n_attrs == 2) {
+                    tc_buf b;
+                    buf_init(&b, 0);
+                    value_to_text(&b, &sp->attrs[1].value);
+                    match = q_contains[q] ? strstr(buf_str(&b), q_text[q]) != NULL : strcmp(buf_str(&b), q_text[q]) == 0;
+                    buf_free(&b);
+                }
+                if (!match)
+                    continue;
+                want++;
+                if (k >= n_got[q] || got[q][k++] != sp)
+                    fail_msg("query %d (table %d): span %s is missing or out of place", q, with_table, sp->name);
+            }
+            if (n_got[q] != want)
+                fail_msg("query %d (table %d): %u spans, want %u", q, with_table, n_got[q], want);
+            if (want == 0)
+                fail_msg("query %d matches nothing: the test is too weak", q);
+        }
+        arena_free(&a);
+    }
+    trace_set_free(&ts);
 }
 
 static trace_set *deep_chain(uint32_t n)
@@ -314,7 +411,8 @@ static void test_parse_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_batch_against_reference), cmocka_unit_test(test_deep_trace_linear),
+        cmocka_unit_test(test_against_reference), cmocka_unit_test(test_batch_against_reference),
+        cmocka_unit_test(test_filters_by_value),  cmocka_unit_test(test_deep_trace_linear),
         cmocka_unit_test(test_work_limit),        cmocka_unit_test(test_big_integers),
         cmocka_unit_test(test_parse_limits),
     };
