@@ -440,73 +440,47 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
 
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
-#define PREFETCH_W(p) __builtin_prefetch((p), 1)
 #else
 #define PREFETCH(p) ((void)(p))
-#define PREFETCH_W(p) ((void)(p))
 #endif
 
-/* Checks every spec's assertions on every span it selected, span by span in
- * arrival order (each span is loaded once for all the specs that selected
- * it, and usually the spans' memory is read in order), then the specs with
- * no span. */
-static int check_all(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_specs, const spec_work *w,
+/* Checks every spec's assertions on every span it selected, spec by spec
+ * in the order of its results (results are written in order; spans, their
+ * rows of the key table and their attributes are loaded ahead), then the
+ * specs with no span. */
+static int check_all(trace_set *ts, const spec_def *specs, uint32_t n_specs, const spec_work *w,
                      const spanattr_table *tb, expr_cache *json, const spec_env *env, arena *a, spec_run *out)
 {
     size_t total = 0;
     for (uint32_t i = 0; i < n_specs; i++)
         if (!out->specs[i].error)
             total += w[i].n;
-    uint32_t n_order = t ? t->n_spans : 0;
-    uint32_t *start = total ? calloc((size_t)n_order + 2, sizeof *start) : NULL;
-    uint32_t *rank = total ? malloc(((size_t)n_order + 1) * sizeof *rank) : NULL; /* by pre-order position */
     uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL; /* spec << 32 | k */
+    if (total && !pairs)
+        return TC_ERR_NOMEM;
+    size_t np = 0;
+    for (uint32_t i = 0; i < n_specs; i++)
+        for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
+            pairs[np++] = (uint64_t)i << 32 | k;
     int rc = 0;
-    if (total && (!start || !pairs || !rank)) {
-        rc = TC_ERR_NOMEM;
-        goto out;
-    }
-    if (total) {
-        /* counting sort of (spec, k) by the span's arrival, which is
-           usually the order of the spans' memory */
-        for (uint32_t j = 0; j < n_order; j++)
-            rank[t->spans[j]->order] = j;
-        for (uint32_t i = 0; i < n_specs; i++)
-            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
-                start[rank[w[i].spans[k]->order] + 2]++;
-        for (uint32_t o = 0; o < n_order; o++)
-            start[o + 2] += start[o + 1];
-        for (uint32_t i = 0; i < n_specs; i++)
-            for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
-                pairs[start[rank[w[i].spans[k]->order] + 1]++] = (uint64_t)i << 32 | k;
-        for (size_t p = 0; p < total && !rc; p++) {
-            /* load ahead: the span, then its row of the key table, then
-               the attributes the row points to */
-            if (p + 12 < total)
-                PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
-            if (p + 8 < total) {
-                uint32_t i8 = (uint32_t)(pairs[p + 8] >> 32), k8 = (uint32_t)pairs[p + 8];
-                const trace_span *nx = w[i8].spans[k8];
-                PREFETCH(nx->ext);
-                spanattr_table_prefetch(tb, nx, 0);
-                PREFETCH(&out->specs[i8].spans[k8]); /* and where its results go */
-            }
-            if (p + 4 < total) {
-                uint32_t i4 = (uint32_t)(pairs[p + 4] >> 32), k4 = (uint32_t)pairs[p + 4];
-                spanattr_table_prefetch(tb, w[i4].spans[k4], 1);
-                PREFETCH_W(out->specs[i4].spans[k4].checks);
-            }
-            uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
-            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
+    for (size_t p = 0; p < total && !rc; p++) {
+        if (p + 12 < total)
+            PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
+        if (p + 8 < total) {
+            uint32_t i8 = (uint32_t)(pairs[p + 8] >> 32), k8 = (uint32_t)pairs[p + 8];
+            const trace_span *nx = w[i8].spans[k8];
+            PREFETCH(nx->ext);
+            spanattr_table_prefetch(tb, nx, 0);
         }
+        if (p + 4 < total)
+            spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
+        uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
+        rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
     }
     for (uint32_t i = 0; i < n_specs && !rc; i++)
         if (!out->specs[i].error && w[i].n == 0)
             rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], 0);
-out:
-    free(start);
     free(pairs);
-    free(rank);
     return rc;
 }
 
@@ -615,7 +589,7 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
     }
     if (!rc) {
         expr_cache *json = expr_cache_new(); /* without one, each evaluation parses */
-        rc = check_all(ts, t, specs, n_specs, w, use_tb, json, env, a, out);
+        rc = check_all(ts, specs, n_specs, w, use_tb, json, env, a, out);
         expr_cache_free(&json);
     }
     for (uint32_t i = 0; w && i < n_specs; i++)
