@@ -140,6 +140,29 @@ size_t arena_reserved(const arena *a)
     return a->reserved;
 }
 
+void arena_adopt(arena *a, arena **from)
+{
+    if (!from || !*from)
+        return;
+    arena *f = *from;
+    if (f->head) {
+        chunk *tail = f->head; /* f's oldest chunk */
+        while (tail->prev)
+            tail = tail->prev;
+        if (a->head) { /* behind a's current chunk, which keeps serving allocations */
+            tail->prev = a->head->prev;
+            a->head->prev = f->head;
+        } else {
+            a->head = f->head;
+            a->last = NULL;
+        }
+    }
+    a->used += f->used;
+    a->reserved += f->reserved;
+    free(f);
+    *from = NULL;
+}
+
 void arena_free(arena **ap)
 {
     if (!ap || !*ap)

@@ -40,6 +40,13 @@ size_t arena_used(const arena *a);
  * really costs, at least arena_used(). */
 size_t arena_reserved(const arena *a);
 
+/* Moves every allocation of *from into a, where it then lives until
+ * arena_free(a), and frees the arena *from (sets it to NULL; accepts NULL).
+ * For results built in an arena of their own, by another thread say. The
+ * bytes count against a's cap (which may leave a over it: its next
+ * allocations fail). */
+void arena_adopt(arena *a, arena **from);
+
 /* Frees every allocation and the arena; sets *a to NULL. Accepts NULL. */
 void arena_free(arena **a);
 

@@ -259,7 +259,33 @@ static computed *get_cache(arena *a, const trace_span *csp)
 
 /* The computed value k of sp, built on first use. 0, 1 (absent) or
  * TC_ERR_NOMEM. */
-static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
+/* Builds computed value k (not a direct one) of sp in a. NULL when out of
+ * memory. */
+static const char *computed_build(arena *a, const trace_span *sp, int k)
+{
+    char pid[17];
+    switch (k) {
+    case CA_TYPE:
+        return spanattr_type(sp);
+    case CA_DURATION:
+        return fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
+    case CA_START:
+        return fmt_u64(a, sp->start_ns);
+    case CA_END:
+        return fmt_u64(a, sp->end_ns);
+    case CA_PARENT:
+        hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
+        return arena_strdup(a, pid);
+    default:
+        return events_json(a, sp);
+    }
+}
+
+/* The computed value k of sp: built on first use and cached on the span,
+ * or, when ro, taken from the cache when there and else built in a anew
+ * (nothing written: safe from several threads). 0, 1 (absent) or
+ * TC_ERR_NOMEM. */
+static int computed_value(arena *a, const trace_span *sp, int k, bool ro, tc_value *out)
 {
     static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
     const char *direct = NULL; /* values that need no building are not cached */
@@ -277,33 +303,19 @@ static int computed_value(arena *a, const trace_span *sp, int k, tc_value *out)
         *out = (tc_value){TC_V_STRING, (uint32_t)strlen(direct), {.str = direct}};
         return 0;
     }
-    computed *c = get_cache(a, sp);
+    const computed *have = sp->ext;
+    if (ro && !(have && have->done[k])) {
+        const char *s = computed_build(a, sp, k);
+        if (!s)
+            return TC_ERR_NOMEM;
+        *out = (tc_value){TC_V_STRING, (uint32_t)strlen(s), {.str = s}};
+        return 0;
+    }
+    computed *c = ro ? (computed *)have : get_cache(a, sp);
     if (!c)
         return TC_ERR_NOMEM;
     if (!c->done[k]) {
-        const char *s = NULL;
-        char pid[17];
-        switch (k) {
-        case CA_TYPE:
-            s = spanattr_type(sp);
-            break;
-        case CA_DURATION:
-            s = fmt_u64(a, sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0);
-            break;
-        case CA_START:
-            s = fmt_u64(a, sp->start_ns);
-            break;
-        case CA_END:
-            s = fmt_u64(a, sp->end_ns);
-            break;
-        case CA_PARENT:
-            hex_encode(sp->parent_id, SPAN_ID_LEN, pid);
-            s = arena_strdup(a, pid);
-            break;
-        case CA_EVENTS:
-            s = events_json(a, sp);
-            break;
-        }
+        const char *s = computed_build(a, sp, k);
         if (!s)
             return TC_ERR_NOMEM;
         c->done[k] = 1;
@@ -412,6 +424,14 @@ typedef struct key_slot {
     unsigned cls;
 } key_slot;
 
+/* What filling rows writes besides the rows: one per thread. */
+struct spanattr_filler {
+    key_slot *keys;    /* KEY_SLOTS, allocated on first use */
+    owner_row *owners; /* resources' and scopes' rows, open addressing */
+    uint32_t owner_cap, n_owners;
+    bool failed;       /* out of memory: spans stay unrecorded */
+};
+
 struct spanattr_table {
     table_slot *slots; /* keys, open addressing, cap a power of two */
     uint32_t cap, n_cols;
@@ -419,11 +439,8 @@ struct spanattr_table {
     const trace *t;   /* the trace the rows are for; NULL until begun */
     uint16_t *rows;   /* [order * n_cols + col] */
     uint32_t n_rows;
-    uint8_t *types;   /* [order]: 1 + index in type_names of the span's type, 0: not recorded */
-    owner_row *owners; /* resources' and scopes' rows, open addressing */
-    uint32_t owner_cap, n_owners;
-    bool owner_failed; /* out of memory for an owner row: spans scan */
-    key_slot *keys;    /* KEY_SLOTS */
+    uint8_t *types;   /* [order]: 1 + the span's type (type_from), 0: not recorded */
+    spanattr_filler fill; /* for spanattr_table_fill_span */
 };
 
 /* A cheap hash of a key: length and three of its bytes (no loop). */
@@ -443,25 +460,40 @@ spanattr_table *spanattr_table_new(void)
     return calloc(1, sizeof(spanattr_table));
 }
 
-static void free_owners(spanattr_table *tb)
+static void free_owners(spanattr_filler *f)
 {
-    for (uint32_t i = 0; i < tb->owner_cap; i++)
-        free(tb->owners[i].row);
-    free(tb->owners);
-    tb->owners = NULL;
-    tb->owner_cap = tb->n_owners = 0;
-    tb->owner_failed = false;
+    for (uint32_t i = 0; i < f->owner_cap; i++)
+        free(f->owners[i].row);
+    free(f->owners);
+    f->owners = NULL;
+    f->owner_cap = f->n_owners = 0;
+    f->failed = false;
+}
+
+spanattr_filler *spanattr_filler_new(void)
+{
+    return calloc(1, sizeof(spanattr_filler));
+}
+
+void spanattr_filler_free(spanattr_filler **f)
+{
+    if (!f || !*f)
+        return;
+    free_owners(*f);
+    free((*f)->keys);
+    free(*f);
+    *f = NULL;
 }
 
 void spanattr_table_free(spanattr_table **tb)
 {
     if (!tb || !*tb)
         return;
-    free_owners(*tb);
+    free_owners(&(*tb)->fill);
+    free((*tb)->fill.keys);
     free((*tb)->slots);
     free((*tb)->rows);
     free((*tb)->types);
-    free((*tb)->keys);
     free(*tb);
     *tb = NULL;
 }
@@ -501,7 +533,7 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
 {
     free(tb->rows);
     free(tb->types);
-    free_owners(tb);
+    free_owners(&tb->fill);
     tb->rows = NULL;
     tb->types = NULL;
     tb->t = NULL;
@@ -511,8 +543,6 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
     size_t cols = tb->n_cols ? tb->n_cols : 1;
     if ((size_t)t->n_spans > SPANATTR_TABLE_MAX / sizeof *tb->rows / cols)
         return TC_ERR_LIMIT;
-    if (!tb->keys && !(tb->keys = calloc(KEY_SLOTS, sizeof *tb->keys)))
-        return TC_ERR_NOMEM;
     tb->rows = malloc(((size_t)t->n_spans * tb->n_cols + 1) * sizeof *tb->rows);
     tb->types = calloc((size_t)t->n_spans + 1, 1);
     if (!tb->rows || !tb->types) {
@@ -532,13 +562,14 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
  * key (the last of a repeated key). Returns the best type prefix among the
  * keys (N_PREFIX: none), or'ed with CLASS_EVENT_TYPE when one is
  * event_type. */
-static unsigned scan_into(spanattr_table *tb, const tc_attr *attrs, uint32_t n, uint16_t tag, uint16_t *row)
+static unsigned scan_into(const spanattr_table *tb, spanattr_filler *f, const tc_attr *attrs, uint32_t n,
+                          uint16_t tag, uint16_t *row)
 {
     unsigned best = N_PREFIX, ev = 0;
     for (uint32_t j = 0; j < n; j++) {
         const char *key = attrs[j].key;
         uint32_t kl = attrs[j].key_len;
-        key_slot *ks = &tb->keys[(((uint64_t)(uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ull) >> 52];
+        key_slot *ks = &f->keys[(((uint64_t)(uintptr_t)key >> 3) * 0x9E3779B97F4A7C15ull) >> 52];
         if (ks->key != key || ks->len != kl) {
             table_slot *sl = NULL;
             if (tb->cap && (tb->lens & (1ull << (kl < 63 ? kl : 63)))) /* else no key of this length */
@@ -556,75 +587,85 @@ static unsigned scan_into(spanattr_table *tb, const tc_attr *attrs, uint32_t n, 
 
 /* The row of a resource's or scope's attributes, built on first use; NULL
  * when out of memory. */
-static const owner_row *owner_row_of(spanattr_table *tb, const void *owner, const tc_attr *attrs, uint32_t n,
-                                     uint16_t tag)
+static const owner_row *owner_row_of(const spanattr_table *tb, spanattr_filler *f, const void *owner,
+                                     const tc_attr *attrs, uint32_t n, uint16_t tag)
 {
-    if (tb->owner_cap) {
+    if (f->owner_cap) {
         uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) &
-                     (tb->owner_cap - 1);
-        for (;; i = (i + 1) & (tb->owner_cap - 1)) {
-            if (tb->owners[i].owner == owner)
-                return &tb->owners[i];
-            if (!tb->owners[i].owner)
+                     (f->owner_cap - 1);
+        for (;; i = (i + 1) & (f->owner_cap - 1)) {
+            if (f->owners[i].owner == owner)
+                return &f->owners[i];
+            if (!f->owners[i].owner)
                 break;
         }
     }
-    if (2 * (tb->n_owners + 1) > tb->owner_cap) {
-        uint32_t cap = tb->owner_cap ? tb->owner_cap * 2 : 64;
+    if (2 * (f->n_owners + 1) > f->owner_cap) {
+        uint32_t cap = f->owner_cap ? f->owner_cap * 2 : 64;
         owner_row *no = calloc(cap, sizeof *no);
         if (!no)
             return NULL;
-        for (uint32_t i = 0; i < tb->owner_cap; i++) {
-            if (!tb->owners[i].owner)
+        for (uint32_t i = 0; i < f->owner_cap; i++) {
+            if (!f->owners[i].owner)
                 continue;
-            uint32_t k = (uint32_t)((((uint64_t)(uintptr_t)tb->owners[i].owner >> 4) * 0x9E3779B97F4A7C15ull) >>
+            uint32_t k = (uint32_t)((((uint64_t)(uintptr_t)f->owners[i].owner >> 4) * 0x9E3779B97F4A7C15ull) >>
                                     32) &
                          (cap - 1);
             while (no[k].owner)
                 k = (k + 1) & (cap - 1);
-            no[k] = tb->owners[i];
+            no[k] = f->owners[i];
         }
-        free(tb->owners);
-        tb->owners = no;
-        tb->owner_cap = cap;
+        free(f->owners);
+        f->owners = no;
+        f->owner_cap = cap;
     }
     uint16_t *row = calloc(tb->n_cols ? tb->n_cols : 1, sizeof *row);
     if (!row)
         return NULL;
-    unsigned cls = scan_into(tb, attrs, n, tag, row) & ~CLASS_EVENT_TYPE;
-    uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & (tb->owner_cap - 1);
-    while (tb->owners[i].owner)
-        i = (i + 1) & (tb->owner_cap - 1);
-    tb->owners[i] = (owner_row){owner, row, cls};
-    tb->n_owners++;
-    return &tb->owners[i];
+    unsigned cls = scan_into(tb, f, attrs, n, tag, row) & ~CLASS_EVENT_TYPE;
+    uint32_t i = (uint32_t)((((uint64_t)(uintptr_t)owner >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & (f->owner_cap - 1);
+    while (f->owners[i].owner)
+        i = (i + 1) & (f->owner_cap - 1);
+    f->owners[i] = (owner_row){owner, row, cls};
+    f->n_owners++;
+    return &f->owners[i];
 }
 
-void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
+void spanattr_table_fill_span_by(const spanattr_table *ctb, spanattr_filler *f, const trace_span *sp)
 {
+    spanattr_table *tb = (spanattr_table *)ctb; /* writes only the span's own row */
     if (!tb->t || sp->order >= tb->n_rows || tb->t->preorder[sp->order] != sp)
         return;
     uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
     if (sp->n_attrs > TABLE_MAX_ATTRS || sp->resource->n_attrs > TABLE_MAX_ATTRS ||
-        sp->scope->n_attrs > TABLE_MAX_ATTRS || tb->owner_failed)
+        sp->scope->n_attrs > TABLE_MAX_ATTRS || f->failed)
         return; /* the row stays TABLE_SCAN */
+    if (!f->keys && !(f->keys = calloc(KEY_SLOTS, sizeof *f->keys))) {
+        f->failed = true;
+        return;
+    }
     /* an owner's entry moves when another is added: copy it first */
-    const owner_row *ro = owner_row_of(tb, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
+    const owner_row *ro = owner_row_of(tb, f, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
     const uint16_t *rr = ro ? ro->row : NULL;
     unsigned rcls = ro ? ro->cls : N_PREFIX;
-    const owner_row *so = ro ? owner_row_of(tb, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
+    const owner_row *so = ro ? owner_row_of(tb, f, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
     if (!ro || !so) {
-        tb->owner_failed = true;
+        f->failed = true;
         return;
     }
     const uint16_t *sr = so->row;
     unsigned scls = so->cls;
     memset(row, 0, tb->n_cols * sizeof *row);
-    unsigned own = scan_into(tb, sp->attrs, sp->n_attrs, TABLE_OWN, row);
+    unsigned own = scan_into(tb, f, sp->attrs, sp->n_attrs, TABLE_OWN, row);
     for (uint32_t c = 0; c < tb->n_cols; c++) /* resource > scope > own */
         if (rr[c] || sr[c])
             row[c] = rr[c] ? rr[c] : sr[c];
     tb->types[sp->order] = (uint8_t)(1 + type_from(sp, own, rcls, scls));
+}
+
+void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp)
+{
+    spanattr_table_fill_span_by(tb, &tb->fill, sp);
 }
 
 void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage)
@@ -667,8 +708,9 @@ int spanattr_get_key(arena *a, const trace_span *sp, spanattr_key *k, tc_value *
     return spanattr_get_key_in(a, sp, k, NULL, out);
 }
 
-int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
-                        tc_value *out)
+/* spanattr_get_key_in; when ro, writes no cache (see spanattr_get_key_ro). */
+static int get_key(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb, bool ro,
+                   tc_value *out)
 {
     if (k->computed == CA_TYPE && tb && tb->t && sp->order < tb->n_rows && tb->types[sp->order] &&
         tb->t->preorder[sp->order] == sp) {
@@ -677,7 +719,7 @@ int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const s
         return 0;
     }
     if (k->computed >= 0)
-        return computed_value(a, sp, k->computed, out);
+        return computed_value(a, sp, k->computed, ro, out);
     uint16_t e = TABLE_SCAN;
     if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
         tb->t->preorder[sp->order] == sp)
@@ -693,6 +735,12 @@ int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const s
             at = &sp->scope->attrs[idx];
         else
             at = &sp->attrs[idx];
+    } else if (ro) {
+        at = attr_find(sp->resource->attrs, sp->resource->n_attrs, k->key, k->n);
+        if (!at)
+            at = attr_find(sp->scope->attrs, sp->scope->n_attrs, k->key, k->n);
+        if (!at)
+            at = attr_find(sp->attrs, sp->n_attrs, k->key, k->n);
     } else {
         at = memo_find(k, sp->resource, sp->resource->attrs, sp->resource->n_attrs);
         if (!at)
@@ -721,6 +769,18 @@ int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const s
         return 0;
     }
     return 1;
+}
+
+int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out)
+{
+    return get_key(a, sp, k, tb, false, out);
+}
+
+int spanattr_get_key_ro(arena *scratch, const trace_span *sp, const spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out)
+{
+    return get_key(scratch, sp, (spanattr_key *)k, tb, true, out); /* ro: k's memo is not touched */
 }
 
 int spanattr_get(arena *a, const trace_span *sp, const char *key, size_t n, tc_value *out)
@@ -766,7 +826,7 @@ int spanattr_each(arena *a, const trace_span *sp, void (*fn)(void *user, const c
         return TC_ERR_NOMEM;
     for (int k = 0; k < CA_COUNT; k++) {
         tc_value v;
-        int rc = computed_value(a, sp, k, &v);
+        int rc = computed_value(a, sp, k, false, &v);
         if (rc == TC_ERR_NOMEM) {
             free(tab);
             return rc;

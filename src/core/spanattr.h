@@ -76,6 +76,22 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t);
  * Out of memory leaves spans unrecorded. */
 void spanattr_table_fill_span(spanattr_table *tb, const trace_span *sp);
 
+/* The state that filling rows writes besides the rows (which keys are
+ * columns, the resources' and scopes' rows): one per thread when several
+ * threads fill rows of one table at once, each its own spans. Owns its
+ * memory (heap). */
+typedef struct spanattr_filler spanattr_filler;
+
+/* A new filler, or NULL when out of memory. */
+spanattr_filler *spanattr_filler_new(void);
+
+/* Frees a filler and sets *f to NULL. Accepts NULL. */
+void spanattr_filler_free(spanattr_filler **f);
+
+/* As spanattr_table_fill_span, with f's state: writes only sp's row and f,
+ * so threads with their own fillers may fill distinct spans at once. */
+void spanattr_table_fill_span_by(const spanattr_table *tb, spanattr_filler *f, const trace_span *sp);
+
 /* Starts loading what lookups of sp through tb will read: stage 0 its
  * row, stage 1 (the row loaded by then) its attributes the row points to.
  * Only a hint: no effect on results. */
@@ -88,6 +104,13 @@ int spanattr_table_fill(spanattr_table *tb, const trace *t);
  * (may be NULL) was filled for the span's trace and k is one of its
  * columns. */
 int spanattr_get_key_in(arena *a, const trace_span *sp, spanattr_key *k, const spanattr_table *tb,
+                        tc_value *out);
+
+/* As spanattr_get_key_in, writing nothing: no computed value or key memo
+ * is cached, so several threads may look up at once (while no thread
+ * writes the caches or fills tb). A computed value not cached yet is built
+ * in scratch on every call; a span tb has no row for is scanned. */
+int spanattr_get_key_ro(arena *scratch, const trace_span *sp, const spanattr_key *k, const spanattr_table *tb,
                         tc_value *out);
 
 /* The span type Tracetest assigns: "http", "database", "rpc", "messaging",

@@ -319,14 +319,26 @@ static void test_table_agrees(void **state)
             assert_int_equal(spanattr_table_add(tb, &keys[k]), 0);
         }
         assert_int_equal(spanattr_table_begin(tb, t), 0);
+        spanattr_filler *f = round % 4 == 1 ? spanattr_filler_new() : NULL; /* a thread's own */
         for (uint32_t i = 0; i < t->n_spans; i++) /* half the spans recorded */
-            if (round % 2 == 0 || i % 2 == 0)
-                spanattr_table_fill_span(tb, t->spans[i]);
+            if (round % 2 == 0 || i % 2 == 0) {
+                if (f)
+                    spanattr_table_fill_span_by(tb, f, t->spans[i]);
+                else
+                    spanattr_table_fill_span(tb, t->spans[i]);
+            }
+        spanattr_filler_free(&f);
+        arena *scratch = arena_new(0);
         for (uint32_t i = 0; i < t->n_spans; i++) {
             const trace_span *sp = t->spans[i];
             for (int k = 0; k < NP + NX; k++) {
-                tc_value want, got;
+                tc_value want, got, ro;
+                void *ext = sp->ext;
+                int rr = spanattr_get_key_ro(scratch, sp, &keys[k], tb, &ro); /* before anything is cached */
+                assert_ptr_equal(sp->ext, ext);
                 int rw = spanattr_get(a, sp, keys[k].key, keys[k].n, &want);
+                if (rr != rw || (rw == 0 && !value_equal(&want, &ro)))
+                    fail_msg("round %d span %u key \"%s\": the read-only lookup differs", round, i, keys[k].key);
                 int rg = spanattr_get_key_in(a, sp, &keys[k], tb, &got);
                 if (rw != rg)
                     fail_msg("round %d span %u key \"%s\": %d, want %d", round, i, keys[k].key, rg, rw);
@@ -334,6 +346,7 @@ static void test_table_agrees(void **state)
                     fail_msg("round %d span %u key \"%s\": another value", round, i, keys[k].key);
             }
         }
+        arena_free(&scratch);
         spanattr_table_free(&tb);
         trace_set_free(&ts);
     }

@@ -140,12 +140,51 @@ static void test_kind_status_names(void **state)
     assert_string_equal(trace_status_name(9), "unset");
 }
 
+/* Adopting an arena keeps its allocations alive in the other (ASan reports
+ * a use after free or a leak otherwise), counts them, and leaves the other
+ * arena's current chunk serving allocations. */
+static void test_arena_adopt(void **state)
+{
+    (void)state;
+    arena *a = arena_new(0);
+    char *before = arena_strdup(a, "before");
+    for (int round = 0; round < 3; round++) {
+        arena *b = arena_new(0);
+        char *kept[200];
+        for (int i = 0; i < 200; i++) /* several chunks */
+            kept[i] = arena_alloc(b, 1000 + (size_t)i);
+        memcpy(kept[199], "last", 5);
+        size_t used = arena_used(a) + arena_used(b), reserved = arena_reserved(a) + arena_reserved(b);
+        arena_adopt(a, &b);
+        assert_null(b);
+        assert_int_equal(arena_used(a), used);
+        assert_int_equal(arena_reserved(a), reserved);
+        assert_string_equal(kept[199], "last");
+        memset(kept[0], 1, 1000);
+    }
+    char *p = arena_strdup(a, "after");
+    void *q = arena_realloc(a, p, 6, 4000);
+    assert_non_null(q);
+    assert_string_equal(q, "after");
+    assert_string_equal(before, "before");
+    arena *empty = arena_new(0);
+    arena_adopt(a, &empty);
+    assert_null(empty);
+    arena *fresh = arena_new(0);
+    arena *c = arena_new(0);
+    assert_non_null(arena_strdup(c, "into an empty arena"));
+    arena_adopt(fresh, &c);
+    assert_non_null(arena_alloc(fresh, 10));
+    arena_free(&fresh);
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_replace), cmocka_unit_test(test_index),
         cmocka_unit_test(test_attr_lookup), cmocka_unit_test(test_arena_cap),
-        cmocka_unit_test(test_kind_status_names),
+        cmocka_unit_test(test_kind_status_names), cmocka_unit_test(test_arena_adopt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
