@@ -10,7 +10,8 @@
  * OTLP protobuf and decoded into a fresh trace set (BUILT=1 in the
  * environment evaluates the generator's trace itself). NOASSERT=1 times
  * selection alone; REPS=N
- * repeats each size N times instead of 3 (for profiling). */
+ * repeats each size N times instead of 3 (for profiling). THREADS=N
+ * evaluates with N threads (default: the processors online). */
 #include "codec/codec.h"
 #include "core/spec.h"
 #include "gen.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const specs_src[][4] = {
     {"span[tracetest.span.type=\"http\" kind=\"server\"]", "attr:tracetest.span.duration < 1s",
@@ -142,9 +144,13 @@ int main(int argc, char **argv)
         for (n_sizes = 0; n_sizes < 8 && (int)n_sizes + 1 < argc; n_sizes++)
             sizes[n_sizes] = (uint32_t)strtoul(argv[n_sizes + 1], NULL, 10);
     int reps = getenv("REPS") ? atoi(getenv("REPS")) : 3;
+    long threads = getenv("THREADS") ? atol(getenv("THREADS")) : sysconf(_SC_NPROCESSORS_ONLN);
+    spec_env env = {0};
+    env.threads = threads < 1 ? 1 : threads > 8 ? 8 : (unsigned)threads;
     if (reps < 1)
         reps = 1;
-    printf("%d specs x 3 assertions, one json_path spec over a %s body\n", (int)N_SPECS, "~100 KB");
+    printf("%d specs x 3 assertions, one json_path spec over a %s body, %u thread%s\n", (int)N_SPECS, "~100 KB",
+           env.threads, env.threads > 1 ? "s" : "");
     printf("%10s %10s %10s %12s %10s %12s\n", "spans", "cold ms", "warm ms", "ns/span", "selected", "failed");
     for (size_t s = 0; s < n_sizes; s++) {
         trace_set *src = gen_trace_set(sizes[s], 7);
@@ -159,7 +165,7 @@ int main(int argc, char **argv)
                 arena *a = arena_new(0);
                 spec_run run;
                 double t0 = now();
-                spec_evaluate(ts, t, defs, N_SPECS, NULL, 0, NULL, a, &run);
+                spec_evaluate(ts, t, defs, N_SPECS, NULL, 0, &env, a, &run);
                 double dt = now() - t0;
                 if (warm)
                     best_warm = dt < best_warm ? dt : best_warm;

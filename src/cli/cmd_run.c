@@ -553,7 +553,8 @@ int cmd_run(int argc, char **argv)
         }
     }
 
-    spec_env env = {vars_lookup_var, vars_lookup_env, &v, runner_now_unix_ns, runner_random, NULL};
+    spec_env env = {vars_lookup_var, vars_lookup_env, &v, runner_now_unix_ns, runner_random, NULL,
+                    runner_eval_threads()};
     int stopped_suite = -1; /* a suite that stopped: its later steps are skipped */
     for (size_t i = 0; i < p.n_tests; i++) {
         const res_test *t = p.tests[i].test;

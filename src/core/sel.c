@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -493,7 +494,8 @@ int sel_print(const sel_query *q, tc_buf *out)
  * SEL_MAX_WORK span visits. Filter results are memoised per step and span. */
 
 typedef struct matcher {
-    arena *cache; /* computed attributes (the set's arena) */
+    arena *cache; /* computed attributes (the set's arena); with ro: a thread's scratch */
+    bool ro;      /* look attributes up without writing caches (spanattr_get_key_ro) */
     spanattr_table *tb; /* NULL or where the spans have each key (filled in the first pass) */
     trace *t;
     uint32_t *mark; /* per pre-order position: generation that saw it */
@@ -632,6 +634,13 @@ static bool text_matches(const sel_filter *f, const char *text, size_t tn)
     return tn == f->text_len && memcmp(text, f->text, tn) == 0;
 }
 
+/* The value of attribute filter f's key on sp (spanattr_get_key_in). */
+static int lookup(matcher *m, sel_filter *f, const trace_span *sp, tc_value *v)
+{
+    return m->ro ? spanattr_get_key_ro(m->cache, sp, &f->key, m->tb, v)
+                 : spanattr_get_key_in(m->cache, sp, &f->key, m->tb, v);
+}
+
 static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *sp)
 {
     sel_filter *f = (sel_filter *)cf; /* its key's memo is a cache */
@@ -646,7 +655,7 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
         return text_matches(f, text, strlen(text));
     }
     tc_value v;
-    int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
+    int rc = lookup(m, f, sp, &v);
     if (rc == TC_ERR_NOMEM)
         m->err = TC_ERR_NOMEM;
     return value_matches(f, rc, &v);
@@ -668,7 +677,7 @@ static bool filter_memo_matches(matcher *m, const sel_filter *cf, fmemo_slot *me
     if (f->pk != P_ATTR)
         return filter_matches(m, f, sp);
     tc_value v;
-    int rc = spanattr_get_key_in(m->cache, sp, &f->key, m->tb, &v);
+    int rc = lookup(m, f, sp, &v);
     if (rc == TC_ERR_NOMEM) {
         m->err = TC_ERR_NOMEM;
         return false;
@@ -858,12 +867,118 @@ static bool same_filter(const sel_filter *a, const sel_filter *b)
            strcmp(a->prop, b->prop) == 0;
 }
 
+/* One thread's share of the pass over the spans: spans lo..hi-1 in arrival
+ * order. Each job has its own matcher copy, filter memos and, when there
+ * are several, its own filler and scratch arena (lookups then write no
+ * cache); the rows and memo entries it writes are its spans' own. */
+typedef struct prefill_job {
+    matcher m;
+    const sel_step **step;
+    size_t steps;
+    sel_filter **uniq;
+    size_t nu;
+    const uint32_t *fidx;
+    uint8_t *memo;
+    size_t n, lo, hi;
+    spanattr_filler *filler; /* NULL: the table's own */
+    int err;
+} prefill_job;
+
+static void prefill_range(prefill_job *j)
+{
+    matcher *m = &j->m;
+    const trace *t = m->t;
+    uint8_t *known = malloc(j->nu ? j->nu : 1);
+    fmemo_slot *fmemo = calloc((j->nu ? j->nu : 1) * FMEMO_SLOTS, sizeof *fmemo);
+    if (!known || !fmemo) {
+        free(known);
+        free(fmemo);
+        j->err = TC_ERR_NOMEM;
+        return;
+    }
+    for (size_t i = j->lo; i < j->hi && !m->err; i++) {
+        /* in arrival order, which is usually the order in memory */
+        if (i + 8 < j->hi)
+            PREFETCH(t->spans[i + 8]);
+        if (i + 4 < j->hi) {
+            const trace_span *ahead = t->spans[i + 4];
+            for (uint32_t k = 0; k < ahead->n_attrs; k += 2) /* 64-byte lines of 32-byte attributes */
+                PREFETCH(&ahead->attrs[k]);
+            PREFETCH(ahead->ext);
+        }
+        const trace_span *sp = t->spans[i];
+        size_t o = sp->order;
+        if (m->tb && j->filler)
+            spanattr_table_fill_span_by(m->tb, j->filler, sp);
+        else if (m->tb)
+            spanattr_table_fill_span(m->tb, sp);
+        memset(known, 0, j->nu);
+        size_t nf = 0;
+        for (size_t s = 0; s < j->steps; s++) {
+            bool ok = true;
+            for (uint32_t f = 0; f < j->step[s]->n_filters; f++, nf++) {
+                if (!ok)
+                    continue;
+                uint32_t u = j->fidx[nf];
+                if (!known[u])
+                    known[u] = filter_memo_matches(m, j->uniq[u], fmemo + (size_t)u * FMEMO_SLOTS, sp) ? 2 : 1;
+                ok = known[u] == 2;
+            }
+            j->memo[s * j->n + o] = ok ? 2 : 1;
+        }
+    }
+    if (m->err)
+        j->err = m->err;
+    free(known);
+    free(fmemo);
+}
+
+static void *prefill_thread(void *arg)
+{
+    prefill_range(arg);
+    return NULL;
+}
+
+/* Runs jobs[0..nt): job 0 in this thread, the others in threads of their
+ * own (or here, one after another, when a thread cannot be started). */
+static void run_jobs(prefill_job *jobs, unsigned nt)
+{
+    pthread_t tid[SEL_MAX_THREADS];
+    bool started[SEL_MAX_THREADS] = {false};
+    arena *scratch[SEL_MAX_THREADS] = {NULL};
+    for (unsigned j = 0; nt > 1 && j < nt; j++) {
+        jobs[j].filler = spanattr_filler_new();
+        scratch[j] = arena_new(0);
+        if (!jobs[j].filler || !scratch[j]) {
+            jobs[j].err = TC_ERR_NOMEM;
+            continue;
+        }
+        jobs[j].m.ro = true;
+        jobs[j].m.cache = scratch[j];
+    }
+    for (unsigned j = 1; j < nt; j++)
+        started[j] = !jobs[j].err && pthread_create(&tid[j], NULL, prefill_thread, &jobs[j]) == 0;
+    if (!jobs[0].err)
+        prefill_range(&jobs[0]);
+    for (unsigned j = 1; j < nt; j++) {
+        if (started[j])
+            pthread_join(tid[j], NULL);
+        else if (!jobs[j].err)
+            prefill_range(&jobs[j]);
+    }
+    for (unsigned j = 0; nt > 1 && j < nt; j++) {
+        spanattr_filler_free(&jobs[j].filler);
+        arena_free(&scratch[j]);
+    }
+}
+
 /* The filter results of every step of every chain of qs, for every span, in
  * one pass over the trace (each span is loaded once for all of them, and a
  * filter repeated in several steps is evaluated once per span): memo[(first
  * step of chain) * n + step * n + i] = 1 (no) or 2 (yes). NULL when out of
  * memory or over SEL_MAX_MEMO; *chain_base[c] then is unset. */
-static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, size_t **chain_base)
+static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, unsigned threads,
+                        size_t **chain_base)
 {
     size_t n = m->t->n_spans, steps = 0, chains = 0, filters = 0;
     *chain_base = NULL;
@@ -882,9 +997,7 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
     const sel_step **step = malloc(steps * sizeof *step);
     sel_filter **uniq = malloc((filters ? filters : 1) * sizeof *uniq);
     uint32_t *fidx = malloc((filters ? filters : 1) * sizeof *fidx); /* per filter in step order */
-    uint8_t *known = malloc(filters ? filters : 1);
-    fmemo_slot *fmemo = calloc((filters ? filters : 1) * FMEMO_SLOTS, sizeof *fmemo);
-    if (!memo || !base || !step || !uniq || !fidx || !known || !fmemo) {
+    if (!memo || !base || !step || !uniq || !fidx) {
         free(memo);
         free(base);
         memo = NULL;
@@ -908,43 +1021,25 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, siz
             }
         }
     }
-    for (size_t i = 0; i < n && !m->err; i++) {
-        /* in arrival order, which is usually the order in memory */
-        if (i + 8 < n)
-            PREFETCH(m->t->spans[i + 8]);
-        if (i + 4 < n) {
-            const trace_span *ahead = m->t->spans[i + 4];
-            for (uint32_t j = 0; j < ahead->n_attrs; j += 2) /* 64-byte lines of 32-byte attributes */
-                PREFETCH(&ahead->attrs[j]);
-            PREFETCH(ahead->ext);
-        }
-
-        const trace_span *sp = m->t->spans[i];
-        size_t o = sp->order;
-        if (m->tb)
-            spanattr_table_fill_span(m->tb, sp);
-        memset(known, 0, nu);
-        nf = 0;
-        for (size_t s = 0; s < steps; s++) {
-            bool ok = true;
-            for (uint32_t f = 0; f < step[s]->n_filters; f++, nf++) {
-                if (!ok)
-                    continue;
-                uint32_t u = fidx[nf];
-                if (!known[u])
-                    known[u] = filter_memo_matches(m, uniq[u], fmemo + (size_t)u * FMEMO_SLOTS, sp) ? 2 : 1;
-                ok = known[u] == 2;
-            }
-            memo[s * n + o] = ok ? 2 : 1;
-        }
+    prefill_job jobs[SEL_MAX_THREADS];
+    unsigned nt = threads > SEL_MAX_THREADS ? SEL_MAX_THREADS : threads ? threads : 1;
+    if (n < SEL_THREAD_MIN_SPANS)
+        nt = 1;
+    for (unsigned j = 0; j < nt; j++)
+        jobs[j] = (prefill_job){*m, step, steps, uniq, nu, fidx, memo, n, n * j / nt, n * (j + 1) / nt, NULL, 0};
+    run_jobs(jobs, nt);
+    for (unsigned j = 0; j < nt; j++)
+        if (jobs[j].err && !m->err)
+            m->err = jobs[j].err;
+    if (m->err) {
+        free(base);
+        goto out;
     }
     *chain_base = base;
 out:
     free(step);
     free(uniq);
     free(fidx);
-    free(known);
-    free(fmemo);
     if (!*chain_base) {
         free(memo);
         memo = NULL;
@@ -967,6 +1062,12 @@ int sel_add_keys(sel_query *q, spanattr_table *tb)
 int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
                   arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
 {
+    return sel_match_all_mt(qs, nq, ts, t, tb, 1, a, outs, ns, rcs);
+}
+
+int sel_match_all_mt(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
+                     unsigned threads, arena *a, trace_span ***outs, uint32_t *ns, int *rcs)
+{
     for (uint32_t q = 0; q < nq; q++) {
         outs[q] = NULL;
         ns[q] = 0;
@@ -974,12 +1075,12 @@ int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace 
     }
     if (!t->indexed && trace_index(ts, t))
         return TC_ERR_NOMEM;
-    matcher m = {trace_set_arena(ts), tb, t, NULL, 0, NULL, false, NULL, NULL, 0, 0};
+    matcher m = {trace_set_arena(ts), false, tb, t, NULL, 0, NULL, false, NULL, NULL, 0, 0};
     m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *m.mark);
     if (!m.mark)
         return TC_ERR_NOMEM;
     size_t *base = NULL;
-    uint8_t *memo = prefill(&m, qs, nq, &base);
+    uint8_t *memo = prefill(&m, qs, nq, threads, &base);
     if (m.err == TC_ERR_NOMEM) {
         free(memo);
         free(base);

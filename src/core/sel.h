@@ -63,6 +63,18 @@ int sel_match(const sel_query *q, trace_set *ts, trace *t, arena *a, trace_span 
 int sel_match_all(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
                   arena *a, trace_span ***outs, uint32_t *ns, int *rcs);
 
+/* Threads for the pass over the spans: at most this many, and only on a
+ * trace of at least SEL_THREAD_MIN_SPANS spans. */
+#define SEL_MAX_THREADS 8
+#define SEL_THREAD_MIN_SPANS 8192
+
+/* As sel_match_all, with the pass over the spans shared by up to threads
+ * threads (0 or 1: this one), each taking a range of spans. Same results.
+ * While it runs no other thread may use ts, t or tb; the threads look
+ * attributes up without writing the spans' caches (spanattr_get_key_ro). */
+int sel_match_all_mt(const sel_query *const *qs, uint32_t nq, trace_set *ts, trace *t, spanattr_table *tb,
+                     unsigned threads, arena *a, trace_span ***outs, uint32_t *ns, int *rcs);
+
 /* Adds the attribute keys the filters of q read to tb (before it is
  * filled). Returns 0 or TC_ERR_NOMEM. */
 int sel_add_keys(sel_query *q, spanattr_table *tb);

@@ -4,6 +4,7 @@
 #include "sel.h"
 #include "spanattr.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,19 @@ typedef struct key_cache {
     } e[KEY_CACHE];
 } key_cache;
 
-static spanattr_key *cached_key(key_cache *kc, const char *name, size_t n)
+static spanattr_key *find_key(key_cache *kc, const char *name, size_t n)
 {
-    if (!kc)
-        return NULL;
-    for (uint32_t i = 0; i < kc->n; i++)
+    for (uint32_t i = 0; kc && i < kc->n; i++)
         if (kc->e[i].name == name && kc->e[i].len == n)
             return &kc->e[i].k;
-    if (kc->n == KEY_CACHE)
-        return NULL;
+    return NULL;
+}
+
+static spanattr_key *cached_key(key_cache *kc, const char *name, size_t n)
+{
+    spanattr_key *k = find_key(kc, name, n);
+    if (k || !kc || kc->n == KEY_CACHE)
+        return k;
     kc->e[kc->n].name = name;
     kc->e[kc->n].len = n;
     spanattr_key_init(&kc->e[kc->n].k, name, n);
@@ -48,6 +53,7 @@ typedef struct span_scope {
     uint32_t n_selected;
     const char *count; /* n_selected as text, in the evaluation's arena */
     expr_cache *json;  /* NULL or the run's parsed JSON documents */
+    bool ro;           /* another thread runs too: look up without writing caches */
 } span_scope;
 
 static int lookup_attr(void *user, const char *name, size_t n, const char **val, size_t *len)
@@ -61,9 +67,17 @@ static int lookup_attr(void *user, const char *name, size_t n, const char **val,
     if (!s->span)
         return EXPR_NO_SPAN;
     tc_value v;
-    spanattr_key *k = cached_key(s->keys, name, n);
-    if ((k ? spanattr_get_key_in(s->cache, s->span, k, s->tb, &v) : spanattr_get(s->cache, s->span, name, n, &v)) !=
-        0)
+    int rc;
+    if (s->ro) { /* the keys were all added before the threads started */
+        spanattr_key *k = find_key(s->keys, name, n), tmp;
+        if (!k)
+            spanattr_key_init(k = &tmp, name, n);
+        rc = spanattr_get_key_ro(s->cache, s->span, k, s->tb, &v);
+    } else {
+        spanattr_key *k = cached_key(s->keys, name, n);
+        rc = k ? spanattr_get_key_in(s->cache, s->span, k, s->tb, &v) : spanattr_get(s->cache, s->span, name, n, &v);
+    }
+    if (rc != 0)
         return EXPR_MISSING;
     if (v.type == TC_V_STRING) { /* in the trace set, which outlives the run */
         *val = v.u.str;
@@ -217,7 +231,7 @@ static void count_ref(void *user, const char *name, size_t n)
 }
 
 /* The memo key of span sp (NULL: an empty selection) for memo m. */
-static int amemo_key_of(arena *cache, const amemo *m, const spanattr_table *tb, const trace_span *sp,
+static int amemo_key_of(arena *cache, bool ro, const amemo *m, const spanattr_table *tb, const trace_span *sp,
                         tc_vkey *key)
 {
     if (!m->k || !sp) { /* a constant, or no span to look up */
@@ -225,7 +239,7 @@ static int amemo_key_of(arena *cache, const amemo *m, const spanattr_table *tb, 
         return 0;
     }
     tc_value v;
-    int rc = spanattr_get_key_in(cache, sp, m->k, tb, &v);
+    int rc = ro ? spanattr_get_key_ro(cache, sp, m->k, tb, &v) : spanattr_get_key_in(cache, sp, m->k, tb, &v);
     if (rc == TC_ERR_NOMEM)
         return rc;
     if (rc == 0)
@@ -378,11 +392,23 @@ static int check_duration(const amemo *m, const trace_span *sp, arena *a, spec_c
     return 0;
 }
 
-/* Checks spec d's assertions on the k-th span of its result. */
-static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, const spanattr_table *tb,
-                      expr_cache *json, const spec_env *env, arena *a, spec_result *r, uint32_t k)
+/* What checking needs besides the spec: shared by the checks of one
+ * thread. */
+typedef struct check_ctx {
+    trace_set *ts;
+    const spanattr_table *tb;
+    expr_cache *json; /* the thread's parsed JSON documents */
+    const spec_env *env;
+    arena *a;  /* where results are made (the run's, or the thread's) */
+    bool ro;   /* other threads check too: no cache of the trace set is written */
+} check_ctx;
+
+/* Checks spec d's assertions on the k-th span of its result (the spec's
+ * own `passed` is set by the caller, from its spans'). */
+static int check_span(const check_ctx *c, const spec_def *d, const spec_work *w, spec_result *r, uint32_t k)
 {
     spec_span_result *sr = &r->spans[k];
+    arena *cache = c->ro ? c->a : trace_set_arena(c->ts); /* computed values: cached, or made per use */
     both b;
     expr_ctx ctx;
     bool have_ctx = false;
@@ -392,7 +418,7 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
         amemo_slot *sl = NULL;
         ck->assertion = d->assertions[i];
         if (m && m->duration && sr->span) {
-            int rc = check_duration(m, sr->span, a, ck);
+            int rc = check_duration(m, sr->span, c->a, ck);
             if (rc == TC_ERR_NOMEM)
                 return rc;
             if (rc == 0) {
@@ -402,7 +428,7 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
             }
         } else if (m) { /* the same value as before: the same result */
             tc_vkey key;
-            if (amemo_key_of(trace_set_arena(ts), m, tb, sr->span, &key))
+            if (amemo_key_of(cache, c->ro, m, c->tb, sr->span, &key))
                 return TC_ERR_NOMEM;
             sl = &m->slot[value_key_hash(&key) % AMEMO_SLOTS];
             if (sl->used && value_key_same(&sl->key, &key)) {
@@ -415,12 +441,12 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
             sl->key = key;
         }
         if (!have_ctx) {
-            b = (both){{a, trace_set_arena(ts), w->keys, tb, sr->span, w->n, w->count, json}, env};
+            b = (both){{c->a, cache, w->keys, c->tb, sr->span, w->n, w->count, c->json, c->ro}, c->env};
             make_both_ctx(&ctx, &b);
             have_ctx = true;
         }
         expr_result res;
-        if (expr_eval_statement(w->parsed[i], &ctx, a, &res) != 0)
+        if (expr_eval_statement(w->parsed[i], &ctx, c->a, &res) != 0)
             return TC_ERR_NOMEM;
         ck->passed = res.passed && !res.error;
         ck->observed = res.observed;
@@ -433,8 +459,6 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
         if (!ck->passed)
             sr->passed = false;
     }
-    if (!sr->passed)
-        r->passed = false;
     return 0;
 }
 
@@ -444,10 +468,93 @@ static int check_span(trace_set *ts, const spec_def *d, const spec_work *w, cons
 #define PREFETCH(p) ((void)(p))
 #endif
 
+/* One thread's share of the checks: pairs[lo..hi) (spec << 32 | k). */
+typedef struct check_job {
+    check_ctx c;
+    const spec_def *specs;
+    const spec_work *w; /* the thread's own copy when ro (its own reuse memos) */
+    spec_run *out;
+    const uint64_t *pairs;
+    size_t lo, hi;
+    int rc;
+} check_job;
+
+static void check_range(check_job *j)
+{
+    const uint64_t *pairs = j->pairs;
+    const spec_work *w = j->w;
+    const spanattr_table *tb = j->c.tb;
+    for (size_t p = j->lo; p < j->hi && !j->rc; p++) {
+        /* load ahead: the span, then its row of the key table, then the
+           attributes the row points to */
+        if (p + 12 < j->hi)
+            PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
+        if (p + 8 < j->hi) {
+            const trace_span *nx = w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]];
+            PREFETCH(nx->ext);
+            spanattr_table_prefetch(tb, nx, 0);
+        }
+        if (p + 4 < j->hi)
+            spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
+        uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
+        j->rc = check_span(&j->c, &j->specs[i], &w[i], &j->out->specs[i], k);
+    }
+}
+
+static void *check_thread(void *arg)
+{
+    check_job *j = arg;
+    if (!(j->c.json = expr_cache_new()))
+        j->rc = TC_ERR_NOMEM;
+    else
+        check_range(j);
+    expr_cache_free(&j->c.json);
+    return NULL;
+}
+
+/* A copy of the specs' work whose reuse memos are new (empty), for a
+ * thread of its own; in a. NULL when out of memory. */
+static spec_work *own_work(const spec_def *specs, uint32_t n_specs, const spec_work *w, arena *a)
+{
+    spec_work *cw = arena_alloc(a, (n_specs ? n_specs : 1) * sizeof *cw);
+    for (uint32_t i = 0; cw && i < n_specs; i++) {
+        cw[i] = w[i];
+        if (!w[i].memo)
+            continue;
+        if (!(cw[i].memo = arena_calloc(a, specs[i].n_assertions ? specs[i].n_assertions : 1, sizeof *cw[i].memo)))
+            return NULL;
+        for (uint32_t k = 0; k < specs[i].n_assertions; k++) {
+            if (!w[i].memo[k])
+                continue;
+            amemo *m = arena_alloc(a, sizeof *m);
+            if (!m)
+                return NULL;
+            *m = *w[i].memo[k];
+            memset(m->slot, 0, sizeof m->slot);
+            cw[i].memo[k] = m;
+        }
+    }
+    return cw;
+}
+
+/* True when checking may use several threads: the assertions read nothing
+ * but span attributes (no variable, environment or function, whose
+ * callbacks may not be thread-safe). */
+static bool threads_allowed(const spec_def *specs, uint32_t n_specs, const spec_work *w, const spec_run *out)
+{
+    for (uint32_t i = 0; i < n_specs; i++)
+        for (uint32_t k = 0; !out->specs[i].error && k < specs[i].n_assertions; k++)
+            if (!expr_is_pure(w[i].parsed[k]))
+                return false;
+    return true;
+}
+
+#define CHECK_THREAD_MIN_PAIRS 8192 /* fewer checks: one thread */
+
 /* Checks every spec's assertions on every span it selected, spec by spec
  * in the order of its results (results are written in order; spans, their
- * rows of the key table and their attributes are loaded ahead), then the
- * specs with no span. */
+ * rows of the key table and their attributes are loaded ahead), shared by
+ * up to `threads` threads, then the specs with no span. */
 static int check_all(trace_set *ts, const spec_def *specs, uint32_t n_specs, const spec_work *w,
                      const spanattr_table *tb, expr_cache *json, const spec_env *env, arena *a, spec_run *out)
 {
@@ -455,31 +562,53 @@ static int check_all(trace_set *ts, const spec_def *specs, uint32_t n_specs, con
     for (uint32_t i = 0; i < n_specs; i++)
         if (!out->specs[i].error)
             total += w[i].n;
-    uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL; /* spec << 32 | k */
+    uint64_t *pairs = total ? malloc(total * sizeof *pairs) : NULL;
     if (total && !pairs)
         return TC_ERR_NOMEM;
     size_t np = 0;
     for (uint32_t i = 0; i < n_specs; i++)
         for (uint32_t k = 0; !out->specs[i].error && k < w[i].n; k++)
             pairs[np++] = (uint64_t)i << 32 | k;
+    unsigned nt = env && env->threads > 1 ? env->threads : 1;
+    if (nt > SEL_MAX_THREADS)
+        nt = SEL_MAX_THREADS;
+    if (total < CHECK_THREAD_MIN_PAIRS || !threads_allowed(specs, n_specs, w, out))
+        nt = 1;
+    check_job jobs[SEL_MAX_THREADS];
+    pthread_t tid[SEL_MAX_THREADS];
+    bool started[SEL_MAX_THREADS] = {false};
     int rc = 0;
-    for (size_t p = 0; p < total && !rc; p++) {
-        if (p + 12 < total)
-            PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
-        if (p + 8 < total) {
-            uint32_t i8 = (uint32_t)(pairs[p + 8] >> 32), k8 = (uint32_t)pairs[p + 8];
-            const trace_span *nx = w[i8].spans[k8];
-            PREFETCH(nx->ext);
-            spanattr_table_prefetch(tb, nx, 0);
+    for (unsigned j = 0; j < nt; j++) {
+        jobs[j] = (check_job){{ts, tb, json, env, a, nt > 1}, specs, w, out, pairs, total * j / nt,
+                              total * (j + 1) / nt, 0};
+        if (j == 0)
+            continue;
+        /* the others: an arena, reuse memos and parsed documents of their own */
+        if (!(jobs[j].c.a = arena_new(0)) || !(jobs[j].w = own_work(specs, n_specs, w, jobs[j].c.a))) {
+            rc = TC_ERR_NOMEM;
+            continue;
         }
-        if (p + 4 < total)
-            spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
-        uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
-        rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], k);
+        started[j] = pthread_create(&tid[j], NULL, check_thread, &jobs[j]) == 0;
     }
+    if (!rc)
+        check_range(&jobs[0]);
+    for (unsigned j = 1; j < nt; j++) {
+        if (started[j])
+            pthread_join(tid[j], NULL);
+        else if (!rc && jobs[j].c.a && jobs[j].w)
+            check_thread(&jobs[j]);
+        arena_adopt(a, &jobs[j].c.a); /* results point into it */
+    }
+    for (unsigned j = 0; j < nt && !rc; j++)
+        rc = jobs[j].rc;
+    jobs[0].c.ro = false;
     for (uint32_t i = 0; i < n_specs && !rc; i++)
         if (!out->specs[i].error && w[i].n == 0)
-            rc = check_span(ts, &specs[i], &w[i], tb, json, env, a, &out->specs[i], 0);
+            rc = check_span(&jobs[0].c, &specs[i], &w[i], &out->specs[i], 0);
+    for (uint32_t i = 0; i < n_specs; i++) /* a spec passes when every span passed */
+        for (uint32_t k = 0; !out->specs[i].error && k < out->specs[i].n_spans; k++)
+            if (!out->specs[i].spans[k].passed)
+                out->specs[i].passed = false;
     free(pairs);
     return rc;
 }
@@ -515,7 +644,7 @@ static int eval_output(trace_set *ts, trace *t, const output_def *d, const spec_
         expr_free(&e);
         return TC_ERR_NOMEM;
     }
-    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count, NULL}, env};
+    both b = {{a, trace_set_arena(ts), &kc, NULL, n ? spans[0] : NULL, n, count, NULL, false}, env};
     expr_ctx ctx;
     make_both_ctx(&ctx, &b);
     expr_value v;
@@ -572,7 +701,7 @@ int spec_evaluate(trace_set *ts, trace *t, const spec_def *specs, uint32_t n_spe
             use_tb = NULL; /* too large: lookups scan */
     }
     if (!rc && t)
-        rc = sel_match_all(qs, n_specs, ts, t, use_tb, a, sel, ns, rcs);
+        rc = sel_match_all_mt(qs, n_specs, ts, t, use_tb, env ? env->threads : 1, a, sel, ns, rcs);
     for (uint32_t i = 0; i < n_specs && !rc; i++) {
         spec_result *r = &out->specs[i];
         if (r->error)

@@ -79,6 +79,12 @@ typedef struct spec_env {
     int64_t (*now_ns)(void *env_user);
     uint64_t (*random_u64)(void *env_user);
     void *env_user;
+    /* Threads evaluation may use on a large trace (0 or 1: this one only).
+     * Results are the same for any number. With more than one, nothing
+     * else may use the trace set while spec_evaluate runs, and checks use
+     * them only when no assertion reads var:, env: or a function (so the
+     * callbacks above are called from this thread alone). */
+    unsigned threads;
 } spec_env;
 
 /* Evaluates specs and outputs on trace t of set ts (t may be NULL: no

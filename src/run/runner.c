@@ -10,6 +10,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const state_names[RUN_N_STATES] = {
     "CREATED",  "TRIGGERING",     "AWAITING_TRACE", "EVALUATING",
@@ -145,6 +146,13 @@ int64_t runner_now_unix_ns(void *user)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+unsigned runner_eval_threads(void)
+{
+    const char *s = getenv("TRACECHECK_THREADS");
+    long n = s && *s ? strtol(s, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 }
 
 uint64_t runner_random(void *user)
@@ -360,7 +368,8 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
             rc = TC_ERR_NOMEM;
             goto done;
         }
-        spec_env env = {vars_lookup_var, vars_lookup_env, v, runner_now_unix_ns, runner_random, NULL};
+        spec_env env = {vars_lookup_var, vars_lookup_env, v, runner_now_unix_ns, runner_random, NULL,
+                        runner_eval_threads()};
         if (spec_evaluate(out->ts, out->t, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, &env, a,
                           &out->specs)) {
             out->error = "out of memory evaluating the specs";

@@ -83,6 +83,11 @@ void run_result_free(run_result *r);
 int64_t runner_now_unix_ns(void *user);
 uint64_t runner_random(void *user);
 
+/* Threads a test's evaluation may use (spec_env.threads): the processors
+ * online, at most 8; TRACECHECK_THREADS in the environment overrides it
+ * (1: evaluate in one thread). */
+unsigned runner_eval_threads(void);
+
 /* "CREATED", "TRIGGERING", ... */
 const char *run_state_name(run_state s);
 

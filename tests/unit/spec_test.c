@@ -26,7 +26,7 @@ static const char long_a[] = "SELECT id, name, email, created_at FROM users WHER
  * small pool: short and long strings, the long ones sometimes the same
  * text at another address, ints, doubles, booleans), d (a duration-looking text) and, on
  * every third span, w. Resources alternate between two. */
-static trace_set *make_trace(void)
+static trace_set *make_trace_n(uint32_t n_spans)
 {
     trace_set *ts = trace_set_new(0);
     arena *a = trace_set_arena(ts);
@@ -40,13 +40,18 @@ static trace_set *make_trace(void)
         res[r]->attrs[0].value = (tc_value){TC_V_STRING, (uint32_t)strlen(svc), {.str = svc}};
         res[r]->n_attrs = 1;
     }
-    for (uint32_t i = 0; i < N_SPANS; i++) {
+    for (uint32_t i = 0; i < n_spans; i++) {
         trace_span *sp = arena_calloc(a, 1, sizeof *sp);
         sp->trace_id[0] = 1;
+        sp->span_id[5] = (uint8_t)((i + 1) >> 16);
         sp->span_id[6] = (uint8_t)((i + 1) >> 8);
         sp->span_id[7] = (uint8_t)(i + 1);
-        if (i)
+        if (i) /* under the root, or under a recent span */
             sp->parent_id[7] = 1;
+        if (i > 8 && i % 4 == 0)
+            memcpy(sp->parent_id, (uint8_t[8]){0, 0, 0, 0, 0, (uint8_t)((i - 7) >> 16), (uint8_t)((i - 7) >> 8),
+                                               (uint8_t)(i - 7)},
+                   8);
         sp->name = i ? "child" : "root";
         sp->status_message = "";
         sp->trace_state = "";
@@ -101,6 +106,11 @@ static trace_set *make_trace(void)
     }
     assert_int_equal(trace_set_index(ts), 0);
     return ts;
+}
+
+static trace_set *make_trace(void)
+{
+    return make_trace_n(N_SPANS);
 }
 
 typedef struct one_span {
@@ -245,11 +255,84 @@ static void test_impure_assertions_run_per_span(void **state)
     trace_set_free(&ts);
 }
 
+static void assert_same_text(const char *got, const char *want, const char *what, uint32_t s, uint32_t k)
+{
+    if (strcmp(s_or(got), s_or(want)))
+        fail_msg("spec %u span %u: %s \"%s\", want \"%s\"", s, k, what, s_or(got), s_or(want));
+}
+
+/* Several threads give exactly the results of one (a trace large enough
+ * for the threads to start, values shared across the two halves). */
+static void test_threads_same_results(void **state)
+{
+    (void)state;
+    static const char *const assertions[] = {
+        "attr:v = \"GET\"",
+        "attr:v contains \"users\"",
+        "attr:v >= 500",
+        "attr:d < 1s",
+        "attr:w = \"x\"",
+        "attr:service.name = \"orders\"",
+        "attr:tracetest.span.duration <= 1ms",
+        "attr:tracetest.span.duration + 1ms < 2ms",
+        "attr:tracetest.span.start_time > 0",
+        "attr:tracetest.span.parent_id != \"\"",
+        "attr:tracetest.selected_spans.count > 100",
+        "attr:missing = 1",
+        "attr:v = attr:w",
+    };
+    enum { NA = sizeof assertions / sizeof assertions[0], N = 12000 };
+    spec_def defs[] = {
+        {"all", "span[]", assertions, NA},
+        {"children", "span[name=\"child\"]", assertions, NA},
+        {"orders", "span[service.name=\"orders\"] span[v=\"GET\"]", assertions, 4},
+        {"first", "span[v contains \"E\"]:first", assertions, NA},
+        {"start", "span[tracetest.span.start_time=1000000]", assertions, 3},
+        {"none", "span[v=\"nothing\"]", assertions, 2},
+    };
+    enum { ND = sizeof defs / sizeof defs[0] };
+    spec_run run[2];
+    arena *a[2];
+    trace_set *ts[2];
+    for (int r = 0; r < 2; r++) { /* a trace set each: the first caches computed values */
+        ts[r] = make_trace_n(N);
+        a[r] = arena_new(0);
+        spec_env env = {.threads = r ? 2 : 1};
+        assert_int_equal(spec_evaluate(ts[r], trace_set_at(ts[r], 0), defs, ND, NULL, 0, &env, a[r], &run[r]), 0);
+    }
+    assert_true(run[0].specs[0].n_selected == N);
+    for (uint32_t s = 0; s < ND; s++) {
+        const spec_result *x = &run[1].specs[s], *y = &run[0].specs[s];
+        assert_int_equal(x->n_selected, y->n_selected);
+        assert_int_equal(x->n_spans, y->n_spans);
+        assert_int_equal(x->passed, y->passed);
+        for (uint32_t k = 0; k < x->n_spans; k++) {
+            assert_int_equal(x->spans[k].passed, y->spans[k].passed);
+            assert_true((x->spans[k].span == NULL) == (y->spans[k].span == NULL));
+            if (x->spans[k].span)
+                assert_memory_equal(x->spans[k].span->span_id, y->spans[k].span->span_id, 8);
+            for (uint32_t i = 0; i < x->spans[k].n_checks; i++) {
+                const spec_check *p = &x->spans[k].checks[i], *q = &y->spans[k].checks[i];
+                assert_int_equal(p->passed, q->passed);
+                assert_ptr_equal(p->assertion, q->assertion);
+                assert_same_text(p->observed, q->observed, "observed", s, k);
+                assert_same_text(p->expected, q->expected, "expected", s, k);
+                assert_same_text(p->error, q->error, "error", s, k);
+            }
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        arena_free(&a[r]);
+        trace_set_free(&ts[r]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checks_equal_fresh_evaluation),
         cmocka_unit_test(test_impure_assertions_run_per_span),
+        cmocka_unit_test(test_threads_same_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
