@@ -48,6 +48,8 @@ void help_run(FILE *out)
           "  --format pretty|json   report format on stdout (default pretty)\n"
           "  --junit FILE           also write a JUnit XML report to FILE\n"
           "  -h, --help             show this help\n\n"
+          "Environment: TRACECHECK_THREADS=N evaluates large traces with N threads\n"
+          "(default: one per processor online, at most 8).\n\n"
           "Exit status: 0 all passed, 1 a spec failed, 2 bad input or usage,\n"
           "3 run error (trigger failed, trace not found or incomplete).\n",
           out);
