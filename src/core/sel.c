@@ -5,8 +5,9 @@
 #include "spanattr.h"
 
 #include <errno.h>
+#include "par.h"
+
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -887,6 +888,8 @@ typedef struct prefill_job {
 static void prefill_range(prefill_job *j)
 {
     matcher *m = &j->m;
+    if (j->err)
+        return;
     const trace *t = m->t;
     uint8_t *known = malloc(j->nu ? j->nu : 1);
     fmemo_slot *fmemo = calloc((j->nu ? j->nu : 1) * FMEMO_SLOTS, sizeof *fmemo);
@@ -933,39 +936,26 @@ static void prefill_range(prefill_job *j)
     free(fmemo);
 }
 
-static void *prefill_thread(void *arg)
+static void prefill_job_run(void *job)
 {
-    prefill_range(arg);
-    return NULL;
+    prefill_range(job);
 }
 
-/* Runs jobs[0..nt): job 0 in this thread, the others in threads of their
- * own (or here, one after another, when a thread cannot be started). */
+/* Runs jobs[0..nt) in parallel, each with a filler and a scratch arena of
+ * its own when there are several. */
 static void run_jobs(prefill_job *jobs, unsigned nt)
 {
-    pthread_t tid[SEL_MAX_THREADS];
-    bool started[SEL_MAX_THREADS] = {false};
     arena *scratch[SEL_MAX_THREADS] = {NULL};
     for (unsigned j = 0; nt > 1 && j < nt; j++) {
         jobs[j].filler = spanattr_filler_new();
         scratch[j] = arena_new(0);
         if (!jobs[j].filler || !scratch[j]) {
             jobs[j].err = TC_ERR_NOMEM;
-            continue;
         }
         jobs[j].m.ro = true;
         jobs[j].m.cache = scratch[j];
     }
-    for (unsigned j = 1; j < nt; j++)
-        started[j] = !jobs[j].err && pthread_create(&tid[j], NULL, prefill_thread, &jobs[j]) == 0;
-    if (!jobs[0].err)
-        prefill_range(&jobs[0]);
-    for (unsigned j = 1; j < nt; j++) {
-        if (started[j])
-            pthread_join(tid[j], NULL);
-        else if (!jobs[j].err)
-            prefill_range(&jobs[j]);
-    }
+    par_run(prefill_job_run, jobs, sizeof *jobs, nt);
     for (unsigned j = 0; nt > 1 && j < nt; j++) {
         spanattr_filler_free(&jobs[j].filler);
         arena_free(&scratch[j]);
@@ -1047,6 +1037,71 @@ out:
     return memo;
 }
 
+/* One thread's share of matching the queries from the prefilled results:
+ * queries j, j + nt, j + 2nt, ... with its own matcher (marks) and
+ * arena. */
+typedef struct match_job {
+    matcher m;
+    const sel_query *const *qs;
+    uint32_t nq;
+    uint8_t *memo;       /* NULL: none (then one job evaluates filters itself) */
+    const size_t *base;  /* per chain: its steps' results in memo */
+    const size_t *ch0;   /* per query: its first chain */
+    unsigned j, nt;
+    arena *a;
+    trace_span ***outs;
+    uint32_t *ns;
+    int *rcs;
+    int rc; /* TC_ERR_NOMEM */
+} match_job;
+
+static void match_job_run(void *job)
+{
+    match_job *jb = job;
+    matcher *m = &jb->m;
+    const trace *t = m->t;
+    for (uint32_t qi = jb->j; qi < jb->nq && !jb->rc; qi += jb->nt) {
+        const sel_query *q = jb->qs[qi];
+        if (!q)
+            continue;
+        m->err = 0;
+        m->work = 0;
+        list all = {0};
+        if (q->n_chains == 0) {
+            for (uint32_t i = 0; i < t->n_spans; i++)
+                list_push(m, &all, t->preorder[i]);
+        }
+        for (uint32_t c = 0; c < q->n_chains; c++) {
+            if (m->err)
+                continue;
+            list part = {0};
+            match_chain(m, &q->chains[c], jb->memo ? jb->memo + jb->base[jb->ch0[qi] + c] : NULL, &part);
+            for (uint32_t k = 0; k < part.n; k++)
+                list_push(m, &all, part.v[k]);
+            free(part.v);
+        }
+        if (!m->err && q->n_chains > 1)
+            finish(m, &all, PS_NONE, 0);
+        trace_span **res = NULL;
+        if (!m->err) {
+            res = arena_alloc(jb->a, (all.n ? all.n : 1) * sizeof *res);
+            if (!res)
+                m->err = TC_ERR_NOMEM;
+            else if (all.n)
+                memcpy(res, all.v, all.n * sizeof *res);
+        }
+        free(all.v);
+        if (m->err == TC_ERR_NOMEM) {
+            jb->rc = TC_ERR_NOMEM;
+        } else if (m->err) {
+            jb->rcs[qi] = m->err;
+        } else {
+            jb->outs[qi] = res;
+            jb->ns[qi] = all.n;
+        }
+    }
+}
+
 int sel_add_keys(sel_query *q, spanattr_table *tb)
 {
     for (uint32_t c = 0; c < q->n_chains; c++)
@@ -1087,48 +1142,40 @@ int sel_match_all_mt(const sel_query *const *qs, uint32_t nq, trace_set *ts, tra
         free(m.mark);
         return TC_ERR_NOMEM;
     }
-    size_t ch = 0;
-    int rc = 0;
-    for (uint32_t qi = 0; qi < nq && !rc; qi++) {
-        const sel_query *q = qs[qi];
-        if (!q)
+    /* then each query from those results: several threads take every
+       nt-th query when the results are all known (nothing is evaluated) */
+    size_t *ch0 = malloc((nq ? nq : 1) * sizeof *ch0); /* each query's first chain */
+    int rc = ch0 ? 0 : TC_ERR_NOMEM;
+    for (uint32_t qi = 0, ch = 0; ch0 && qi < nq; qi++) {
+        ch0[qi] = ch;
+        ch += qs[qi] ? qs[qi]->n_chains : 0;
+    }
+    unsigned nt = threads > SEL_MAX_THREADS ? SEL_MAX_THREADS : threads ? threads : 1;
+    if (!memo || t->n_spans < SEL_THREAD_MIN_SPANS || nq < 2)
+        nt = 1;
+    if (nt > nq)
+        nt = nq;
+    match_job jobs[SEL_MAX_THREADS];
+    for (unsigned j = 0; !rc && j < nt; j++) {
+        jobs[j] = (match_job){m, qs, nq, memo, base, ch0, j, nt, a, outs, ns, rcs, 0};
+        if (j == 0)
             continue;
-        m.err = 0;
-        m.work = 0;
-        list all = {0};
-        if (q->n_chains == 0) {
-            for (uint32_t i = 0; i < t->n_spans; i++)
-                list_push(&m, &all, t->preorder[i]);
-        }
-        for (uint32_t c = 0; c < q->n_chains; c++, ch++) {
-            if (m.err)
-                continue;
-            list part = {0};
-            match_chain(&m, &q->chains[c], memo ? memo + base[ch] : NULL, &part);
-            for (uint32_t k = 0; k < part.n; k++)
-                list_push(&m, &all, part.v[k]);
-            free(part.v);
-        }
-        if (!m.err && q->n_chains > 1)
-            finish(&m, &all, PS_NONE, 0);
-        trace_span **res = NULL;
-        if (!m.err) {
-            res = arena_alloc(a, (all.n ? all.n : 1) * sizeof *res);
-            if (!res)
-                m.err = TC_ERR_NOMEM;
-            else if (all.n)
-                memcpy(res, all.v, all.n * sizeof *res);
-        }
-        free(all.v);
-        if (m.err == TC_ERR_NOMEM)
-            rc = TC_ERR_NOMEM;
-        else if (m.err)
-            rcs[qi] = m.err;
-        else {
-            outs[qi] = res;
-            ns[qi] = all.n;
+        jobs[j].m.mark = calloc(t->n_spans ? t->n_spans : 1, sizeof *jobs[j].m.mark);
+        jobs[j].a = arena_new(0);
+        if (!jobs[j].m.mark || !jobs[j].a)
+            jobs[j].rc = TC_ERR_NOMEM;
+    }
+    if (!rc)
+        par_run(match_job_run, jobs, sizeof *jobs, nt);
+    for (unsigned j = 0; !rc && j < nt; j++) {
+        if (jobs[j].rc)
+            rc = jobs[j].rc;
+        if (j > 0) {
+            free(jobs[j].m.mark);
+            arena_adopt(a, &jobs[j].a); /* the results are in it */
         }
     }
+    free(ch0);
     free(memo);
     free(base);
     free(m.mark);

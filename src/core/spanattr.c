@@ -389,10 +389,10 @@ static const tc_attr *memo_find(spanattr_key *k, const void *owner, const tc_att
 
 /* ---- key tables ---- */
 
-/* A row entry: 0 the span lacks the key; TABLE_SCAN not recorded (scan);
- * else where the winning attribute sits (resource > scope > the span's
- * own, as lookups resolve it): source in the top two bits, 1 + index in
- * the rest. */
+/* A row entry (valid once the span is recorded: types[order] != 0): 0 the
+ * span lacks the key; else where the winning attribute sits (resource >
+ * scope > the span's own, as lookups resolve it): source in the top two
+ * bits, 1 + index in the rest. TABLE_SCAN: look up by scanning. */
 #define TABLE_NONE 0
 #define TABLE_SCAN 0xFFFF
 #define TABLE_OWN 0x0000
@@ -552,7 +552,6 @@ int spanattr_table_begin(spanattr_table *tb, const trace *t)
         tb->types = NULL;
         return TC_ERR_NOMEM;
     }
-    memset(tb->rows, 0xFF, (size_t)t->n_spans * tb->n_cols * sizeof *tb->rows); /* all TABLE_SCAN */
     tb->t = t;
     tb->n_rows = t->n_spans;
     return 0;
@@ -639,7 +638,7 @@ void spanattr_table_fill_span_by(const spanattr_table *ctb, spanattr_filler *f, 
     uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
     if (sp->n_attrs > TABLE_MAX_ATTRS || sp->resource->n_attrs > TABLE_MAX_ATTRS ||
         sp->scope->n_attrs > TABLE_MAX_ATTRS || f->failed)
-        return; /* the row stays TABLE_SCAN */
+        return; /* not recorded: lookups scan */
     if (!f->keys && !(f->keys = calloc(KEY_SLOTS, sizeof *f->keys))) {
         f->failed = true;
         return;
@@ -673,6 +672,8 @@ void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int
     if (!tb || !tb->t || sp->order >= tb->n_rows)
         return;
     const uint16_t *row = tb->rows + (size_t)sp->order * tb->n_cols;
+    if (stage == 1 && !tb->types[sp->order])
+        return; /* not recorded */
     if (stage == 0) {
         PREFETCH(row);
         return;
@@ -722,7 +723,7 @@ static int get_key(arena *a, const trace_span *sp, spanattr_key *k, const spanat
         return computed_value(a, sp, k->computed, ro, out);
     uint16_t e = TABLE_SCAN;
     if (tb && tb->t && k->col >= 0 && (uint32_t)k->col < tb->n_cols && sp->order < tb->n_rows &&
-        tb->t->preorder[sp->order] == sp)
+        tb->types[sp->order] && tb->t->preorder[sp->order] == sp)
         e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
     const tc_attr *at = NULL;
     if (e != TABLE_SCAN) {

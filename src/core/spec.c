@@ -1,10 +1,10 @@
 /* spec.c - evaluates specs and outputs on a trace (see spec.h). */
 #include "spec.h"
 
+#include "par.h"
 #include "sel.h"
 #include "spanattr.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,9 +345,11 @@ static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result 
         return TC_ERR_NOMEM;
     r->n_selected = w->n;
     r->n_spans = w->n ? w->n : 1;
-    r->spans = arena_calloc(a, r->n_spans, sizeof *r->spans);
-    spec_check *checks = arena_calloc(a, (size_t)r->n_spans * (d->n_assertions ? d->n_assertions : 1),
-                                      sizeof *checks);
+    r->spans = arena_alloc(a, (size_t)r->n_spans * sizeof *r->spans);
+    /* not cleared: every check is written by check_span (in the thread that
+       checks its span, which also takes the first touch of its pages) */
+    size_t n_checks = (size_t)r->n_spans * (d->n_assertions ? d->n_assertions : 1);
+    spec_check *checks = n_checks <= SIZE_MAX / sizeof *checks ? arena_alloc(a, n_checks * sizeof *checks) : NULL;
     if (!r->spans || !checks)
         return TC_ERR_NOMEM;
     r->passed = true;
@@ -501,15 +503,18 @@ static void check_range(check_job *j)
     }
 }
 
-static void *check_thread(void *arg)
+static void check_job_run(void *job)
 {
-    check_job *j = arg;
-    if (!(j->c.json = expr_cache_new()))
+    check_job *j = job;
+    if (j->rc)
+        return;
+    bool own_json = !j->c.json; /* the first job uses the run's */
+    if (own_json && !(j->c.json = expr_cache_new()))
         j->rc = TC_ERR_NOMEM;
     else
         check_range(j);
-    expr_cache_free(&j->c.json);
-    return NULL;
+    if (own_json)
+        expr_cache_free(&j->c.json);
 }
 
 /* A copy of the specs' work whose reuse memos are new (empty), for a
@@ -575,32 +580,24 @@ static int check_all(trace_set *ts, const spec_def *specs, uint32_t n_specs, con
     if (total < CHECK_THREAD_MIN_PAIRS || !threads_allowed(specs, n_specs, w, out))
         nt = 1;
     check_job jobs[SEL_MAX_THREADS];
-    pthread_t tid[SEL_MAX_THREADS];
-    bool started[SEL_MAX_THREADS] = {false};
     int rc = 0;
     for (unsigned j = 0; j < nt; j++) {
-        jobs[j] = (check_job){{ts, tb, json, env, a, nt > 1}, specs, w, out, pairs, total * j / nt,
+        jobs[j] = (check_job){{ts, tb, j ? NULL : json, env, a, nt > 1}, specs, w, out, pairs, total * j / nt,
                               total * (j + 1) / nt, 0};
         if (j == 0)
             continue;
         /* the others: an arena, reuse memos and parsed documents of their own */
-        if (!(jobs[j].c.a = arena_new(0)) || !(jobs[j].w = own_work(specs, n_specs, w, jobs[j].c.a))) {
-            rc = TC_ERR_NOMEM;
-            continue;
-        }
-        started[j] = pthread_create(&tid[j], NULL, check_thread, &jobs[j]) == 0;
+        if (!(jobs[j].c.a = arena_new(0)) || !(jobs[j].w = own_work(specs, n_specs, w, jobs[j].c.a)))
+            rc = jobs[j].rc = TC_ERR_NOMEM;
     }
     if (!rc)
-        check_range(&jobs[0]);
-    for (unsigned j = 1; j < nt; j++) {
-        if (started[j])
-            pthread_join(tid[j], NULL);
-        else if (!rc && jobs[j].c.a && jobs[j].w)
-            check_thread(&jobs[j]);
-        arena_adopt(a, &jobs[j].c.a); /* results point into it */
+        par_run(check_job_run, jobs, sizeof *jobs, nt);
+    for (unsigned j = 0; j < nt; j++) {
+        if (!rc)
+            rc = jobs[j].rc;
+        if (j > 0)
+            arena_adopt(a, &jobs[j].c.a); /* results point into it */
     }
-    for (unsigned j = 0; j < nt && !rc; j++)
-        rc = jobs[j].rc;
     jobs[0].c.ro = false;
     for (uint32_t i = 0; i < n_specs && !rc; i++)
         if (!out->specs[i].error && w[i].n == 0)
