@@ -688,6 +688,17 @@ void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int
     }
 }
 
+void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k)
+{
+    if (!tb || !tb->t || sp->order >= tb->n_rows || k->col < 0 || (uint32_t)k->col >= tb->n_cols ||
+        !tb->types[sp->order])
+        return;
+    uint16_t e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
+    uint32_t idx = (e & TABLE_INDEX) - 1u;
+    if (e != TABLE_NONE && (e & ~TABLE_INDEX) == TABLE_OWN && idx < sp->n_attrs)
+        PREFETCH(&sp->attrs[idx]);
+}
+
 int spanattr_table_fill(spanattr_table *tb, const trace *t)
 {
     int rc = spanattr_table_begin(tb, t);

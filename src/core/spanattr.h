@@ -97,6 +97,9 @@ void spanattr_table_fill_span_by(const spanattr_table *tb, spanattr_filler *f, c
  * Only a hint: no effect on results. */
 void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage);
 
+/* As stage 1 of spanattr_table_prefetch, for key k alone. */
+void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k);
+
 /* spanattr_table_begin, then every span of t recorded. */
 int spanattr_table_fill(spanattr_table *tb, const trace *t);
 

@@ -496,8 +496,13 @@ static void check_range(check_job *j)
             PREFETCH(nx->ext);
             spanattr_table_prefetch(tb, nx, 0);
         }
-        if (p + 4 < j->hi)
-            spanattr_table_prefetch(tb, w[pairs[p + 4] >> 32].spans[(uint32_t)pairs[p + 4]], 1);
+        if (p + 4 < j->hi) { /* the attributes its assertions read */
+            const spec_work *w4 = &w[pairs[p + 4] >> 32];
+            const trace_span *sp4 = w4->spans[(uint32_t)pairs[p + 4]];
+            for (uint32_t a = 0; a < j->specs[pairs[p + 4] >> 32].n_assertions; a++)
+                if (w4->memo && w4->memo[a] && w4->memo[a]->k)
+                    spanattr_table_prefetch_key(tb, sp4, w4->memo[a]->k);
+        }
         uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
         j->rc = check_span(&j->c, &j->specs[i], &w[i], &j->out->specs[i], k);
     }

@@ -275,8 +275,9 @@ uint32_t value_key_hash(const tc_vkey *k)
             h ^= load_u64(s) * 0xC2B2AE3D27D4EB4Full;
             h ^= load_u64(s + k->len - 8) * 0x165667B19E3779F9ull;
         } else {
-            for (uint32_t i = 0; i < k->len; i++)
-                h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+            uint64_t v = 0;
+            memcpy(&v, s, k->len);
+            h ^= v * 0xC2B2AE3D27D4EB4Full;
         }
     } else {
         h ^= k->bits * 0x9E3779B97F4A7C15ull;
