@@ -677,19 +677,30 @@ static bool filter_memo_matches(matcher *m, const sel_filter *cf, fmemo_slot *me
     sel_filter *f = (sel_filter *)cf;
     if (f->pk != P_ATTR)
         return filter_matches(m, f, sp);
+    tc_vkey k;
+    fmemo_slot *sl;
+    const void *shared = spanattr_table_shared(m->tb, sp, &f->key);
+    if (shared) { /* a value many spans share: known by its address, not read */
+        value_key_other(1, &k);
+        k.bits = (uint64_t)(uintptr_t)shared;
+        sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
+        if (sl->res && value_key_same(&sl->key, &k))
+            return sl->res == 2;
+    }
     tc_value v;
     int rc = lookup(m, f, sp, &v);
     if (rc == TC_ERR_NOMEM) {
         m->err = TC_ERR_NOMEM;
         return false;
     }
-    tc_vkey k;
-    if (rc == 0)
+    if (shared)
+        ; /* keyed by the address */
+    else if (rc == 0)
         value_key(&v, &k);
     else
         value_key_other(0, &k);
-    fmemo_slot *sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
-    if (sl->res && value_key_same(&sl->key, &k))
+    sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
+    if (!shared && sl->res && value_key_same(&sl->key, &k))
         return sl->res == 2;
     bool ok = value_matches(f, rc, &v);
     sl->key = k;

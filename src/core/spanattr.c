@@ -688,6 +688,21 @@ void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int
     }
 }
 
+const void *spanattr_table_shared(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k)
+{
+    if (!tb || !tb->t || sp->order >= tb->n_rows || !tb->types[sp->order] || tb->t->preorder[sp->order] != sp)
+        return NULL;
+    if (k->computed == CA_TYPE)
+        return type_name(tb->types[sp->order] - 1u);
+    if (k->col < 0 || (uint32_t)k->col >= tb->n_cols)
+        return NULL;
+    uint16_t e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
+    uint32_t idx = (e & TABLE_INDEX) - 1u;
+    if (e == TABLE_NONE || (e & ~TABLE_INDEX) == TABLE_OWN)
+        return NULL;
+    return (e & ~TABLE_INDEX) == TABLE_RES ? (const void *)&sp->resource->attrs[idx] : (const void *)&sp->scope->attrs[idx];
+}
+
 void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k)
 {
     if (!tb || !tb->t || sp->order >= tb->n_rows || k->col < 0 || (uint32_t)k->col >= tb->n_cols ||

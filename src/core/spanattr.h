@@ -97,6 +97,13 @@ void spanattr_table_fill_span_by(const spanattr_table *tb, spanattr_filler *f, c
  * Only a hint: no effect on results. */
 void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int stage);
 
+/* When k's value on sp (a span tb recorded) is one many spans share, an
+ * address that stands for it: the resource's or scope's attribute, or the
+ * name of the span's type. NULL for a value of the span's own (or absent,
+ * or a span tb did not record). Two lookups with the same address give
+ * the same value. Writes nothing. */
+const void *spanattr_table_shared(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k);
+
 /* As stage 1 of spanattr_table_prefetch, for key k alone. */
 void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k);
 

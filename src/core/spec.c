@@ -430,8 +430,13 @@ static int check_span(const check_ctx *c, const spec_def *d, const spec_work *w,
             }
         } else if (m) { /* the same value as before: the same result */
             tc_vkey key;
-            if (amemo_key_of(cache, c->ro, m, c->tb, sr->span, &key))
+            const void *shared = m->k && sr->span ? spanattr_table_shared(c->tb, sr->span, m->k) : NULL;
+            if (shared) { /* a value many spans share: known by its address */
+                value_key_other(3, &key);
+                key.bits = (uint64_t)(uintptr_t)shared;
+            } else if (amemo_key_of(cache, c->ro, m, c->tb, sr->span, &key)) {
                 return TC_ERR_NOMEM;
+            }
             sl = &m->slot[value_key_hash(&key) % AMEMO_SLOTS];
             if (sl->used && value_key_same(&sl->key, &key)) {
                 *ck = sl->res;

@@ -253,6 +253,7 @@ static void test_table_agrees(void **state)
                                         "tracetest.span.status_description"};
     enum { NX = sizeof extra / sizeof extra[0] };
     srand(4242);
+    unsigned n_shared = 0;
     for (int round = 0; round < 40; round++) {
         trace_set *ts = trace_set_new(0);
         arena *a = trace_set_arena(ts);
@@ -339,6 +340,15 @@ static void test_table_agrees(void **state)
                 int rw = spanattr_get(a, sp, keys[k].key, keys[k].n, &want);
                 if (rr != rw || (rw == 0 && !value_equal(&want, &ro)))
                     fail_msg("round %d span %u key \"%s\": the read-only lookup differs", round, i, keys[k].key);
+                const void *shared = spanattr_table_shared(tb, sp, &keys[k]);
+                if (shared) { /* it stands for the value */
+                    bool same = rw == 0 && (keys[k].computed >= 0 ? strcmp(shared, want.u.str) == 0
+                                                                   : value_equal(&((const tc_attr *)shared)->value, &want));
+                    if (!same)
+                        fail_msg("round %d span %u key \"%s\": the shared address is another value", round, i,
+                                 keys[k].key);
+                    n_shared++;
+                }
                 int rg = spanattr_get_key_in(a, sp, &keys[k], tb, &got);
                 if (rw != rg)
                     fail_msg("round %d span %u key \"%s\": %d, want %d", round, i, keys[k].key, rg, rw);
@@ -350,6 +360,7 @@ static void test_table_agrees(void **state)
         spanattr_table_free(&tb);
         trace_set_free(&ts);
     }
+    assert_true(n_shared > 100); /* resources', scopes' and types' values were seen */
 }
 
 int main(void)
