@@ -258,6 +258,7 @@ typedef struct spec_work {
     key_cache *keys; /* its attr: keys */
     trace_span **spans;
     uint32_t n;
+    spec_check *checks; /* its results' checks, n_assertions per span */
 } spec_work;
 
 /* Parses spec d's selector and assertions into w; a syntax error becomes the
@@ -346,20 +347,15 @@ static int alloc_results(const spec_def *d, spec_work *w, arena *a, spec_result 
     r->n_selected = w->n;
     r->n_spans = w->n ? w->n : 1;
     r->spans = arena_alloc(a, (size_t)r->n_spans * sizeof *r->spans);
-    /* not cleared: every check is written by check_span (in the thread that
-       checks its span, which also takes the first touch of its pages) */
+    /* not cleared: every span result and check is written by check_span (in
+       the thread that checks the span, which also takes the first touch of
+       its pages) */
     size_t n_checks = (size_t)r->n_spans * (d->n_assertions ? d->n_assertions : 1);
     spec_check *checks = n_checks <= SIZE_MAX / sizeof *checks ? arena_alloc(a, n_checks * sizeof *checks) : NULL;
     if (!r->spans || !checks)
         return TC_ERR_NOMEM;
     r->passed = true;
-    for (uint32_t k = 0; k < r->n_spans; k++) {
-        spec_span_result *sr = &r->spans[k];
-        sr->span = w->n ? w->spans[k] : NULL;
-        sr->passed = true;
-        sr->n_checks = d->n_assertions;
-        sr->checks = checks + (size_t)k * d->n_assertions;
-    }
+    w->checks = checks; /* each span's result is set up where it is checked */
     return 0;
 }
 
@@ -410,6 +406,10 @@ typedef struct check_ctx {
 static int check_span(const check_ctx *c, const spec_def *d, const spec_work *w, spec_result *r, uint32_t k)
 {
     spec_span_result *sr = &r->spans[k];
+    sr->span = w->n ? w->spans[k] : NULL;
+    sr->passed = true;
+    sr->n_checks = d->n_assertions;
+    sr->checks = w->checks + (size_t)k * d->n_assertions;
     arena *cache = c->ro ? c->a : trace_set_arena(c->ts); /* computed values: cached, or made per use */
     both b;
     expr_ctx ctx;
