@@ -662,52 +662,6 @@ static bool filter_matches(matcher *m, const sel_filter *cf, const trace_span *s
     return value_matches(f, rc, &v);
 }
 
-/* Results of one attribute filter by the value it reads: spans share
- * values (a resource's, a method, a status code), so most evaluations
- * become a lookup. */
-#define FMEMO_SLOTS 64
-typedef struct fmemo_slot {
-    tc_vkey key;
-    uint8_t res; /* 0 empty, 1 no, 2 yes */
-} fmemo_slot;
-
-/* filter_matches, through the filter's memo (FMEMO_SLOTS slots). */
-static bool filter_memo_matches(matcher *m, const sel_filter *cf, fmemo_slot *memo, const trace_span *sp)
-{
-    sel_filter *f = (sel_filter *)cf;
-    if (f->pk != P_ATTR)
-        return filter_matches(m, f, sp);
-    tc_vkey k;
-    fmemo_slot *sl;
-    const void *shared = spanattr_table_shared(m->tb, sp, &f->key);
-    if (shared) { /* a value many spans share: known by its address, not read */
-        value_key_other(1, &k);
-        k.bits = (uint64_t)(uintptr_t)shared;
-        sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
-        if (sl->res && value_key_same(&sl->key, &k))
-            return sl->res == 2;
-    }
-    tc_value v;
-    int rc = lookup(m, f, sp, &v);
-    if (rc == TC_ERR_NOMEM) {
-        m->err = TC_ERR_NOMEM;
-        return false;
-    }
-    if (shared)
-        ; /* keyed by the address */
-    else if (rc == 0)
-        value_key(&v, &k);
-    else
-        value_key_other(0, &k);
-    sl = &memo[value_key_hash(&k) % FMEMO_SLOTS];
-    if (!shared && sl->res && value_key_same(&sl->key, &k))
-        return sl->res == 2;
-    bool ok = value_matches(f, rc, &v);
-    sl->key = k;
-    sl->res = ok ? 2 : 1;
-    return ok;
-}
-
 /* Does the span at pre-order position i match step s (index in the chain)? */
 static bool step_matches(matcher *m, const sel_step *steps, uint32_t s, uint32_t i)
 {
@@ -890,11 +844,70 @@ typedef struct prefill_job {
     sel_filter **uniq;
     size_t nu;
     const uint32_t *fidx;
+    const uint32_t *ugroup; /* per unique filter: its group (filters on one key) */
+    const uint32_t *gfirst, *gcount, *gmem; /* per group: its filters, gmem[gfirst .. +gcount) */
+    size_t ng;
     uint8_t *memo;
     size_t n, lo, hi;
     spanattr_filler *filler; /* NULL: the table's own */
     int err;
 } prefill_job;
+
+/* The filters of a group read one key: its value is looked up once per
+ * span, and all of them are evaluated once per distinct value (results as
+ * a bit mask, GROUP_MAX filters at most). */
+#define GROUP_MAX 64
+#define GMEMO_SLOTS 64
+typedef struct gmemo_slot {
+    tc_vkey key;
+    uint64_t mask; /* bit k: filter k of the group matches */
+    bool used;
+} gmemo_slot;
+
+/* Sets known[] for every filter of group g on sp. */
+static void eval_group(prefill_job *j, uint32_t g, gmemo_slot *memo, const trace_span *sp, uint8_t *known)
+{
+    matcher *m = &j->m;
+    const uint32_t *mem = j->gmem + j->gfirst[g];
+    uint32_t cnt = j->gcount[g];
+    sel_filter *f0 = j->uniq[mem[0]];
+    uint64_t mask = 0;
+    if (f0->pk != P_ATTR) { /* name or kind: read in place, compared directly */
+        for (uint32_t k = 0; k < cnt; k++)
+            if (filter_matches(m, j->uniq[mem[k]], sp))
+                mask |= 1ull << k;
+    } else {
+        tc_vkey key;
+        tc_value v;
+        int rc = -1; /* not looked up yet */
+        const void *shared = spanattr_table_shared(m->tb, sp, &f0->key);
+        if (shared) { /* a value many spans share: known by its address, not read */
+            value_key_other(1, &key);
+            key.bits = (uint64_t)(uintptr_t)shared;
+        } else if ((rc = lookup(m, f0, sp, &v)) == 0) {
+            value_key(&v, &key);
+        } else {
+            value_key_other(0, &key); /* absent (or out of memory, below) */
+        }
+        gmemo_slot *sl = &memo[value_key_hash(&key) % GMEMO_SLOTS];
+        if (rc != TC_ERR_NOMEM && sl->used && value_key_same(&sl->key, &key)) {
+            mask = sl->mask;
+        } else {
+            if (rc == -1)
+                rc = lookup(m, f0, sp, &v);
+            if (rc == TC_ERR_NOMEM) {
+                m->err = TC_ERR_NOMEM;
+                return;
+            }
+            for (uint32_t k = 0; k < cnt; k++)
+                if (value_matches(j->uniq[mem[k]], rc, &v))
+                    mask |= 1ull << k;
+            *sl = (gmemo_slot){key, mask, true};
+        }
+    }
+    for (uint32_t k = 0; k < cnt; k++)
+        known[mem[k]] = mask >> k & 1 ? 2 : 1;
+}
 
 static void prefill_range(prefill_job *j)
 {
@@ -903,10 +916,10 @@ static void prefill_range(prefill_job *j)
         return;
     const trace *t = m->t;
     uint8_t *known = malloc(j->nu ? j->nu : 1);
-    fmemo_slot *fmemo = calloc((j->nu ? j->nu : 1) * FMEMO_SLOTS, sizeof *fmemo);
-    if (!known || !fmemo) {
+    gmemo_slot *gmemo = calloc((j->ng ? j->ng : 1) * GMEMO_SLOTS, sizeof *gmemo);
+    if (!known || !gmemo) {
         free(known);
-        free(fmemo);
+        free(gmemo);
         j->err = TC_ERR_NOMEM;
         return;
     }
@@ -935,7 +948,7 @@ static void prefill_range(prefill_job *j)
                     continue;
                 uint32_t u = j->fidx[nf];
                 if (!known[u])
-                    known[u] = filter_memo_matches(m, j->uniq[u], fmemo + (size_t)u * FMEMO_SLOTS, sp) ? 2 : 1;
+                    eval_group(j, j->ugroup[u], gmemo + (size_t)j->ugroup[u] * GMEMO_SLOTS, sp, known);
                 ok = known[u] == 2;
             }
             j->memo[s * j->n + o] = ok ? 2 : 1;
@@ -944,7 +957,7 @@ static void prefill_range(prefill_job *j)
     if (m->err)
         j->err = m->err;
     free(known);
-    free(fmemo);
+    free(gmemo);
 }
 
 static void prefill_job_run(void *job)
@@ -1022,16 +1035,55 @@ static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, uns
             }
         }
     }
+    /* group the unique filters by the key they read */
+    uint32_t *ugroup = malloc((nu ? nu : 1) * sizeof *ugroup), *gfirst = malloc((nu ? nu : 1) * sizeof *gfirst);
+    uint32_t *gcount = calloc(nu ? nu : 1, sizeof *gcount), *gmem = malloc((nu ? nu : 1) * sizeof *gmem);
+    size_t ng = 0;
+    if (!ugroup || !gfirst || !gcount || !gmem) {
+        free(ugroup);
+        free(gfirst);
+        free(gcount);
+        free(gmem);
+        free(base);
+        m->err = TC_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t u = 0; u < nu; u++) {
+        size_t g = 0;
+        for (; g < ng; g++) {
+            const sel_filter *a = uniq[gmem[gfirst[g]]], *b = uniq[u];
+            if (gcount[g] < GROUP_MAX && a->pk == b->pk && (a->pk != P_ATTR || strcmp(a->prop, b->prop) == 0))
+                break;
+        }
+        if (g == ng) { /* members of a group are placed after all groups are known */
+            gfirst[ng++] = (uint32_t)u; /* its first member, for now */
+            gmem[u] = (uint32_t)u;
+        }
+        ugroup[u] = (uint32_t)g;
+        gcount[g]++;
+    }
+    for (size_t g = 0, at = 0; g < ng; g++) { /* place the members */
+        size_t first = at;
+        for (size_t u = 0; u < nu; u++)
+            if (ugroup[u] == g)
+                gmem[at++] = (uint32_t)u;
+        gfirst[g] = (uint32_t)first;
+    }
     prefill_job jobs[SEL_MAX_THREADS];
     unsigned nt = threads > SEL_MAX_THREADS ? SEL_MAX_THREADS : threads ? threads : 1;
     if (n < SEL_THREAD_MIN_SPANS)
         nt = 1;
     for (unsigned j = 0; j < nt; j++)
-        jobs[j] = (prefill_job){*m, step, steps, uniq, nu, fidx, memo, n, n * j / nt, n * (j + 1) / nt, NULL, 0};
+        jobs[j] = (prefill_job){*m,     step,  steps, uniq,       nu,         fidx,
+                                ugroup, gfirst, gcount, gmem, ng, memo, n, n * j / nt, n * (j + 1) / nt, NULL, 0};
     run_jobs(jobs, nt);
     for (unsigned j = 0; j < nt; j++)
         if (jobs[j].err && !m->err)
             m->err = jobs[j].err;
+    free(ugroup);
+    free(gfirst);
+    free(gcount);
+    free(gmem);
     if (m->err) {
         free(base);
         goto out;
