@@ -143,6 +143,17 @@ bool expr_is_pure(const expr *e);
  * no error: span durations can be checked without the evaluator. */
 bool expr_duration_cmp(const expr *e, const char **name, size_t *n, int64_t *ns);
 
+/* True when e is a statement `attr:NAME CMP "TEXT"`: a bare attribute
+ * reference on the left, a string literal without ${...} on the right
+ * (*lit, *lit_len: its text, escapes resolved; not NUL-terminated), whose
+ * text is typed a string and has no backslash or NUL, CMP one of = !=
+ * contains not-contains. Evaluated on an attribute whose text T starts
+ * with an ASCII letter, has no backslash and at most EXPR_MAX_STRING bytes,
+ * such a statement gives no error, observed T, expected TEXT, and passes
+ * exactly when strcmp(T, TEXT) == 0 (=), != 0 (!=), strstr(T, TEXT) is
+ * not NULL (contains) or is NULL (not-contains). */
+bool expr_text_cmp(const expr *e, const char **name, size_t *n, const char **lit, size_t *lit_len);
+
 /* The comparator of a statement, EXPR_CMP_NONE for a plain expression. */
 expr_cmp expr_comparator(const expr *e);
 

@@ -830,6 +830,28 @@ bool expr_duration_cmp(const expr *e, const char **name, size_t *n, int64_t *ns)
     return true;
 }
 
+bool expr_text_cmp(const expr *e, const char **name, size_t *n, const char **lit, size_t *lit_len)
+{
+    const xexpr *l = e->left, *r = e->right;
+    if (!l || !r || (e->cmp != EXPR_CMP_EQ && e->cmp != EXPR_CMP_NE && e->cmp != EXPR_CMP_CONTAINS &&
+                     e->cmp != EXPR_CMP_NOT_CONTAINS))
+        return false;
+    if (l->op || l->nfilters || !l->t || l->t->kind != XT_ATTR)
+        return false;
+    if (r->op || r->nfilters || !r->t || r->t->kind != XT_STRING || r->t->nparts > 1 ||
+        (r->t->nparts == 1 && !r->t->parts[0].lit))
+        return false;
+    const char *s = r->t->nparts ? r->t->parts[0].lit : "";
+    size_t len = r->t->nparts ? r->t->parts[0].len : 0;
+    if (memchr(s, '\\', len) || memchr(s, '\0', len) || expr_infer_type(s, len) != EXPR_STRING)
+        return false;
+    *name = l->t->text;
+    *n = l->t->len;
+    *lit = s;
+    *lit_len = len;
+    return true;
+}
+
 expr_cmp expr_comparator(const expr *e)
 {
     return e->cmp;

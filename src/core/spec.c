@@ -209,6 +209,9 @@ typedef struct amemo {
     expr_cmp cmp;
     int64_t ns;
     const char *expected;
+    /* `attr:X CMP "TEXT"` (expr_text_cmp): checked without the evaluator on
+       texts that allow it; expected is then TEXT */
+    bool text;
     amemo_slot slot[AMEMO_SLOTS];
 } amemo;
 
@@ -232,20 +235,45 @@ static void count_ref(void *user, const char *name, size_t n)
 
 /* The memo key of span sp (NULL: an empty selection) for memo m. */
 static int amemo_key_of(arena *cache, bool ro, const amemo *m, const spanattr_table *tb, const trace_span *sp,
-                        tc_vkey *key)
+                        tc_vkey *key, tc_value *v)
 {
+    v->type = TC_V_EMPTY;
     if (!m->k || !sp) { /* a constant, or no span to look up */
         value_key_other(m->k ? 1 : 0, key);
         return 0;
     }
-    tc_value v;
-    int rc = ro ? spanattr_get_key_ro(cache, sp, m->k, tb, &v) : spanattr_get_key_in(cache, sp, m->k, tb, &v);
+    int rc = ro ? spanattr_get_key_ro(cache, sp, m->k, tb, v) : spanattr_get_key_in(cache, sp, m->k, tb, v);
     if (rc == TC_ERR_NOMEM)
         return rc;
-    if (rc == 0)
-        value_key(&v, key);
-    else
+    if (rc == 0) {
+        value_key(v, key);
+    } else {
         value_key_other(2, key); /* absent */
+        v->type = TC_V_EMPTY;
+    }
+    return 0;
+}
+
+/* `attr:X CMP "TEXT"` on a string value, as expr_text_cmp describes. 1 when
+ * the value does not allow it (the evaluator decides), else 0. */
+static int check_text(const amemo *m, const tc_value *v, spec_check *ck)
+{
+    if (v->type != TC_V_STRING || v->len > EXPR_MAX_STRING || v->u.str[v->len] != '\0')
+        return 1;
+    const char *t = v->u.str;
+    if (!((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')) || memchr(t, '\\', v->len))
+        return 1;
+    bool pass;
+    switch (m->cmp) {
+    case EXPR_CMP_EQ: pass = strcmp(t, m->expected) == 0; break;
+    case EXPR_CMP_NE: pass = strcmp(t, m->expected) != 0; break;
+    case EXPR_CMP_CONTAINS: pass = strstr(t, m->expected) != NULL; break;
+    default: pass = strstr(t, m->expected) == NULL; break;
+    }
+    ck->passed = pass;
+    ck->observed = t;
+    ck->expected = m->expected;
+    ck->error = NULL;
     return 0;
 }
 
@@ -301,8 +329,14 @@ static int prepare_spec(const spec_def *d, arena *a, spec_work *w, spec_result *
                 w->memo[i] = NULL; /* too many keys: evaluated every time */
                 continue;
             }
-            const char *name;
-            size_t n;
+            const char *name, *lit;
+            size_t n, lit_len;
+            if (m->k && expr_text_cmp(w->parsed[i], &name, &n, &lit, &lit_len)) {
+                m->text = true;
+                m->cmp = expr_comparator(w->parsed[i]);
+                if (!(m->expected = arena_strndup(a, lit, lit_len)))
+                    return TC_ERR_NOMEM;
+            }
             if (m->k && m->k->computed >= 0 && expr_duration_cmp(w->parsed[i], &name, &n, &m->ns) &&
                 n == strlen(DURATION) && memcmp(name, DURATION, n) == 0) {
                 char buf[40];
@@ -430,11 +464,12 @@ static int check_span(const check_ctx *c, const spec_def *d, const spec_work *w,
             }
         } else if (m) { /* the same value as before: the same result */
             tc_vkey key;
+            tc_value v = {TC_V_EMPTY, 0, {.str = NULL}}; /* read unless shared */
             const void *shared = m->k && sr->span ? spanattr_table_shared(c->tb, sr->span, m->k) : NULL;
             if (shared) { /* a value many spans share: known by its address */
                 value_key_other(3, &key);
                 key.bits = (uint64_t)(uintptr_t)shared;
-            } else if (amemo_key_of(cache, c->ro, m, c->tb, sr->span, &key)) {
+            } else if (amemo_key_of(cache, c->ro, m, c->tb, sr->span, &key, &v)) {
                 return TC_ERR_NOMEM;
             }
             sl = &m->slot[value_key_hash(&key) % AMEMO_SLOTS];
@@ -446,6 +481,13 @@ static int check_span(const check_ctx *c, const spec_def *d, const spec_work *w,
             }
             sl->used = false;
             sl->key = key;
+            if (m->text && check_text(m, &v, ck) == 0) {
+                sl->res = *ck;
+                sl->used = true;
+                if (!ck->passed)
+                    sr->passed = false;
+                continue;
+            }
         }
         if (!have_ctx) {
             b = (both){{c->a, cache, w->keys, c->tb, sr->span, w->n, w->count, c->json, c->ro}, c->env};

@@ -70,9 +70,12 @@ static trace_set *make_trace_n(uint32_t n_spans)
         case 0:
             at[0].value = (tc_value){TC_V_STRING, 3, {.str = "GET"}};
             break;
-        case 1:
-            at[0].value = (tc_value){TC_V_STRING, 4, {.str = arena_strdup(a, "POST")}};
+        case 1: { /* texts the evaluator must see: escapes, a leading space or digit, JSON */
+            static const char *const texts[] = {"POST", "PO\\\"ST", " POST", "1POST", "{\"a\": \"POST\"}", "1500ms"};
+            const char *t = texts[(i / 5) % 6];
+            at[0].value = (tc_value){TC_V_STRING, (uint32_t)strlen(t), {.str = arena_strdup(a, t)}};
             break;
+        }
         case 2: /* the same long text, sometimes at the same address */
             at[0].value = (tc_value){TC_V_STRING, (uint32_t)strlen(long_a),
                                      {.str = i % 2 ? long_a : arena_strdup(a, long_a)}};
@@ -159,6 +162,12 @@ static void test_checks_equal_fresh_evaluation(void **state)
         "attr:v >= 500",
         "attr:v >= 42",
         "attr:v not-contains \"T\"",
+        "attr:v != \"GET\"",
+        "attr:v contains \"\"",
+        "attr:v = \"\"",
+        "attr:v contains \"OS\"",
+        "attr:v = \"PO\\\"ST\"",
+        "attr:v contains \"{\\\"a\"",
         "attr:d < 1s",
         "attr:d = 15ms",
         "attr:w = \"x\"",
