@@ -686,11 +686,12 @@ static bool spend(matcher *m, uint64_t n)
     return !m->err;
 }
 
-/* Removes repeated spans (keeping the first) and applies the pseudo-class. */
-static void finish(matcher *m, list *l, pseudo_kind ps, long long nth)
+/* Removes repeated spans (keeping the first; when l may have any) and
+ * applies the pseudo-class. */
+static void finish(matcher *m, list *l, pseudo_kind ps, long long nth, bool repeats)
 {
-    uint32_t gen = ++m->gen, k = 0;
-    for (uint32_t i = 0; i < l->n; i++) {
+    uint32_t gen = ++m->gen, k = repeats ? 0 : l->n;
+    for (uint32_t i = 0; repeats && i < l->n; i++) {
         if (m->mark[l->v[i]->order] == gen)
             continue;
         m->mark[l->v[i]->order] = gen;
@@ -775,7 +776,7 @@ static void match_steps(matcher *m, const sel_step *steps, uint32_t k, uint32_t 
             free(sub.v);
         }
     }
-    finish(m, out, steps[k].pseudo, steps[k].nth);
+    finish(m, out, steps[k].pseudo, steps[k].nth, !tail_free[k]); /* a sweep finds each span once */
 }
 
 /* Matches one chain into *out. memo, when given, holds every step's filter
@@ -1139,12 +1140,16 @@ static void match_job_run(void *job)
                 continue;
             list part = {0};
             match_chain(m, &q->chains[c], jb->memo ? jb->memo + jb->base[jb->ch0[qi] + c] : NULL, &part);
+            if (q->n_chains == 1) { /* the whole result */
+                all = part;
+                continue;
+            }
             for (uint32_t k = 0; k < part.n; k++)
                 list_push(m, &all, part.v[k]);
             free(part.v);
         }
         if (!m->err && q->n_chains > 1)
-            finish(m, &all, PS_NONE, 0);
+            finish(m, &all, PS_NONE, 0, true);
         trace_span **res = NULL;
         if (!m->err) {
             res = arena_alloc(jb->a, (all.n ? all.n : 1) * sizeof *res);
