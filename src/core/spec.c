@@ -536,13 +536,10 @@ static void check_range(check_job *j)
     for (size_t p = j->lo; p < j->hi && !j->rc; p++) {
         /* load ahead: the span, then its row of the key table, then the
            attributes the row points to */
-        if (p + 12 < j->hi)
-            PREFETCH(w[pairs[p + 12] >> 32].spans[(uint32_t)pairs[p + 12]]);
-        if (p + 8 < j->hi) {
-            const trace_span *nx = w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]];
-            PREFETCH(nx->ext);
-            spanattr_table_prefetch(tb, nx, 0);
-        }
+        if (p + 16 < j->hi)
+            PREFETCH(w[pairs[p + 16] >> 32].spans[(uint32_t)pairs[p + 16]]);
+        if (p + 8 < j->hi) /* reads the span loaded above */
+            spanattr_table_prefetch(tb, w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]], 0);
         if (p + 4 < j->hi) { /* the attributes its assertions read */
             const spec_work *w4 = &w[pairs[p + 4] >> 32];
             const trace_span *sp4 = w4->spans[(uint32_t)pairs[p + 4]];
