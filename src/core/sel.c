@@ -873,10 +873,24 @@ static void eval_group(prefill_job *j, uint32_t g, gmemo_slot *memo, const trace
     uint32_t cnt = j->gcount[g];
     sel_filter *f0 = j->uniq[mem[0]];
     uint64_t mask = 0;
-    if (f0->pk != P_ATTR) { /* name or kind: read in place, compared directly */
-        for (uint32_t k = 0; k < cnt; k++)
-            if (filter_matches(m, j->uniq[mem[k]], sp))
-                mask |= 1ull << k;
+    if (f0->pk != P_ATTR) { /* name or kind: names repeat from span to span */
+        tc_vkey key;
+        if (f0->pk == P_NAME) {
+            tc_value v = {TC_V_STRING, (uint32_t)strlen(sp->name), {.str = sp->name}};
+            value_key(&v, &key);
+        } else {
+            value_key_other(2, &key);
+            key.bits = sp->kind;
+        }
+        gmemo_slot *sl = &memo[value_key_hash(&key) % GMEMO_SLOTS];
+        if (sl->used && value_key_same(&sl->key, &key)) {
+            mask = sl->mask;
+        } else {
+            for (uint32_t k = 0; k < cnt; k++)
+                if (filter_matches(m, j->uniq[mem[k]], sp))
+                    mask |= 1ull << k;
+            *sl = (gmemo_slot){key, mask, true};
+        }
     } else {
         tc_vkey key;
         tc_value v;

@@ -233,10 +233,11 @@ static void test_batch_against_reference(void **state)
 static void test_filters_by_value(void **state)
 {
     (void)state;
-    enum { N = 700, NQ = 8 };
+    enum { N = 700, NQ = 10 };
     static const char long_txt[] = "a long value of more than sixty-four bytes, so it is not kept by content: tail";
-    static const char *const q_text[NQ] = {"s042", "s4", "42", "true", "2.5", long_txt, "tail", "s1"};
-    static const bool q_contains[NQ] = {false, true, false, false, false, false, true, true};
+    static const char *const q_text[NQ] = {"s042", "s4", "42", "true", "2.5", long_txt, "tail", "s1", "s42", "s6"};
+    static const bool q_contains[NQ] = {false, true, false, false, false, false, true, true, false, true};
+    static const bool q_name[NQ] = {[8] = true, [9] = true}; /* span names (s0, s1, ...) instead of v */
     trace_set *ts = trace_set_new(0);
     arena *ta = trace_set_arena(ts);
     for (uint32_t i = 0; i < N; i++) {
@@ -277,7 +278,8 @@ static void test_filters_by_value(void **state)
     for (int with_table = 0; with_table < 2; with_table++) {
         char srcs[NQ][256];
         for (int q = 0; q < NQ; q++)
-            snprintf(srcs[q], sizeof srcs[q], "span[v%s\"%s\"]", q_contains[q] ? " contains " : "=", q_text[q]);
+            snprintf(srcs[q], sizeof srcs[q], "span[%s%s\"%s\"]", q_name[q] ? "name" : "v",
+                     q_contains[q] ? " contains " : "=", q_text[q]);
         arena *a = arena_new(0);
         trace_span **got[NQ];
         uint32_t n_got[NQ];
@@ -287,7 +289,9 @@ static void test_filters_by_value(void **state)
             for (uint32_t i = 0; i < t->n_spans; i++) {
                 const trace_span *sp = t->preorder[i];
                 bool match = false;
-                if (sp->n_attrs == 2) {
+                if (q_name[q]) {
+                    match = q_contains[q] ? strstr(sp->name, q_text[q]) != NULL : strcmp(sp->name, q_text[q]) == 0;
+                } else if (sp->n_attrs == 2) {
                     tc_buf b;
                     buf_init(&b, 0);
                     value_to_text(&b, &sp->attrs[1].value);
