@@ -941,7 +941,7 @@ static void prefill_range(prefill_job *j)
     for (size_t i = j->lo; i < j->hi && !m->err; i++) {
         /* in arrival order, which is usually the order in memory */
         if (i + 16 < j->hi)
-            PREFETCH(t->spans[i + 16]);
+            spanattr_prefetch_span(t->spans[i + 16]);
         if (i + 8 < j->hi) { /* the span loaded above, by now */
             const trace_span *ahead = t->spans[i + 8];
             for (uint32_t k = 0; k < ahead->n_attrs; k += 2) /* 64-byte lines of 32-byte attributes */

@@ -703,15 +703,30 @@ const void *spanattr_table_shared(const spanattr_table *tb, const trace_span *sp
     return (e & ~TABLE_INDEX) == TABLE_RES ? (const void *)&sp->resource->attrs[idx] : (const void *)&sp->scope->attrs[idx];
 }
 
-void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k)
+void spanattr_prefetch_span(const trace_span *sp)
+{
+    const char *p = (const char *)sp;
+    for (size_t off = 0; off < sizeof *sp; off += 64)
+        PREFETCH(p + off);
+    PREFETCH(p + sizeof *sp - 1);
+}
+
+void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k, int stage)
 {
     if (!tb || !tb->t || sp->order >= tb->n_rows || k->col < 0 || (uint32_t)k->col >= tb->n_cols ||
         !tb->types[sp->order])
         return;
     uint16_t e = tb->rows[(size_t)sp->order * tb->n_cols + (uint32_t)k->col];
     uint32_t idx = (e & TABLE_INDEX) - 1u;
-    if (e != TABLE_NONE && (e & ~TABLE_INDEX) == TABLE_OWN && idx < sp->n_attrs)
-        PREFETCH(&sp->attrs[idx]);
+    if (e == TABLE_NONE || (e & ~TABLE_INDEX) != TABLE_OWN || idx >= sp->n_attrs)
+        return;
+    const tc_attr *at = &sp->attrs[idx];
+    if (stage == 0) {
+        PREFETCH(at);
+    } else if (at->value.type == TC_V_STRING) { /* its text: both ends */
+        PREFETCH(at->value.u.str);
+        PREFETCH(at->value.u.str + at->value.len);
+    }
 }
 
 int spanattr_table_fill(spanattr_table *tb, const trace *t)

@@ -104,8 +104,14 @@ void spanattr_table_prefetch(const spanattr_table *tb, const trace_span *sp, int
  * the same value. Writes nothing. */
 const void *spanattr_table_shared(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k);
 
-/* As stage 1 of spanattr_table_prefetch, for key k alone. */
-void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k);
+/* Starts loading k's attribute on sp (stage 0; the row loaded by then),
+ * or the text of its value (stage 1; the attribute loaded by then). Only a
+ * hint. */
+void spanattr_table_prefetch_key(const spanattr_table *tb, const trace_span *sp, const spanattr_key *k, int stage);
+
+/* Starts loading the whole of a span (the fields lookups read span
+ * several cache lines). Only a hint. */
+void spanattr_prefetch_span(const trace_span *sp);
 
 /* spanattr_table_begin, then every span of t recorded. */
 int spanattr_table_fill(spanattr_table *tb, const trace *t);

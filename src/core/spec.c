@@ -537,15 +537,18 @@ static void check_range(check_job *j)
         /* load ahead: the span, then its row of the key table, then the
            attributes the row points to */
         if (p + 16 < j->hi)
-            PREFETCH(w[pairs[p + 16] >> 32].spans[(uint32_t)pairs[p + 16]]);
-        if (p + 8 < j->hi) /* reads the span loaded above */
-            spanattr_table_prefetch(tb, w[pairs[p + 8] >> 32].spans[(uint32_t)pairs[p + 8]], 0);
-        if (p + 4 < j->hi) { /* the attributes its assertions read */
-            const spec_work *w4 = &w[pairs[p + 4] >> 32];
-            const trace_span *sp4 = w4->spans[(uint32_t)pairs[p + 4]];
-            for (uint32_t a = 0; a < j->specs[pairs[p + 4] >> 32].n_assertions; a++)
-                if (w4->memo && w4->memo[a] && w4->memo[a]->k)
-                    spanattr_table_prefetch_key(tb, sp4, w4->memo[a]->k);
+            spanattr_prefetch_span(w[pairs[p + 16] >> 32].spans[(uint32_t)pairs[p + 16]]);
+        if (p + 10 < j->hi) /* reads the span loaded above */
+            spanattr_table_prefetch(tb, w[pairs[p + 10] >> 32].spans[(uint32_t)pairs[p + 10]], 0);
+        for (int stage = 0; stage < 2; stage++) { /* the attributes its assertions read, then their texts */
+            size_t q = p + (stage ? 2 : 5);
+            if (q >= j->hi)
+                continue;
+            const spec_work *wq = &w[pairs[q] >> 32];
+            const trace_span *sq = wq->spans[(uint32_t)pairs[q]];
+            for (uint32_t a = 0; a < j->specs[pairs[q] >> 32].n_assertions; a++)
+                if (wq->memo && wq->memo[a] && wq->memo[a]->k)
+                    spanattr_table_prefetch_key(tb, sq, wq->memo[a]->k, stage);
         }
         uint32_t i = (uint32_t)(pairs[p] >> 32), k = (uint32_t)pairs[p];
         j->rc = check_span(&j->c, &j->specs[i], &w[i], &j->out->specs[i], k);
