@@ -106,7 +106,7 @@ static const char *type_of(const tc_attr *attrs, uint32_t n)
  * N_PREFIX for "general". */
 static unsigned type_from(const trace_span *sp, unsigned own, unsigned res, unsigned scope)
 {
-    if ((own & CLASS_EVENT_TYPE) || strcmp(sp->name, "documentLoad") == 0)
+    if ((own & CLASS_EVENT_TYPE) || (sp->name[0] == 'd' && strcmp(sp->name, "documentLoad") == 0))
         return N_PREFIX;
     own &= ~CLASS_EVENT_TYPE;
     return own < N_PREFIX ? own : res < N_PREFIX ? res : scope;
@@ -427,6 +427,9 @@ typedef struct key_slot {
 /* What filling rows writes besides the rows: one per thread. */
 struct spanattr_filler {
     key_slot *keys;    /* KEY_SLOTS, allocated on first use */
+    const void *last_res, *last_scope;      /* the previous span's, whose rows follow */
+    const uint16_t *last_rr, *last_sr;
+    unsigned last_rcls, last_scls;
     owner_row *owners; /* resources' and scopes' rows, open addressing */
     uint32_t owner_cap, n_owners;
     bool failed;       /* out of memory: spans stay unrecorded */
@@ -468,6 +471,7 @@ static void free_owners(spanattr_filler *f)
     f->owners = NULL;
     f->owner_cap = f->n_owners = 0;
     f->failed = false;
+    f->last_res = f->last_scope = NULL;
 }
 
 spanattr_filler *spanattr_filler_new(void)
@@ -643,17 +647,25 @@ void spanattr_table_fill_span_by(const spanattr_table *ctb, spanattr_filler *f, 
         f->failed = true;
         return;
     }
-    /* an owner's entry moves when another is added: copy it first */
-    const owner_row *ro = owner_row_of(tb, f, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
-    const uint16_t *rr = ro ? ro->row : NULL;
-    unsigned rcls = ro ? ro->cls : N_PREFIX;
-    const owner_row *so = ro ? owner_row_of(tb, f, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
-    if (!ro || !so) {
-        f->failed = true;
-        return;
+    if (sp->resource != f->last_res || sp->scope != f->last_scope) { /* spans of a batch share them */
+        /* an owner's entry moves when another is added: copy it first */
+        const owner_row *ro = owner_row_of(tb, f, sp->resource, sp->resource->attrs, sp->resource->n_attrs, TABLE_RES);
+        const uint16_t *rr = ro ? ro->row : NULL;
+        unsigned rcls = ro ? ro->cls : N_PREFIX;
+        const owner_row *so = ro ? owner_row_of(tb, f, sp->scope, sp->scope->attrs, sp->scope->n_attrs, TABLE_SCOPE) : NULL;
+        if (!ro || !so) {
+            f->failed = true;
+            return;
+        }
+        f->last_res = sp->resource;
+        f->last_scope = sp->scope;
+        f->last_rr = rr;
+        f->last_rcls = rcls;
+        f->last_sr = so->row;
+        f->last_scls = so->cls;
     }
-    const uint16_t *sr = so->row;
-    unsigned scls = so->cls;
+    const uint16_t *rr = f->last_rr, *sr = f->last_sr;
+    unsigned rcls = f->last_rcls, scls = f->last_scls;
     memset(row, 0, tb->n_cols * sizeof *row);
     unsigned own = scan_into(tb, f, sp->attrs, sp->n_attrs, TABLE_OWN, row);
     for (uint32_t c = 0; c < tb->n_cols; c++) /* resource > scope > own */
