@@ -1001,10 +1001,12 @@ static void run_jobs(prefill_job *jobs, unsigned nt)
 }
 
 /* The filter results of every step of every chain of qs, for every span, in
- * one pass over the trace (each span is loaded once for all of them, and a
- * filter repeated in several steps is evaluated once per span): memo[(first
- * step of chain) * n + step * n + i] = 1 (no) or 2 (yes). NULL when out of
- * memory or over SEL_MAX_MEMO; *chain_base[c] then is unset. */
+ * one pass over the trace (each span is loaded once for all of them, a
+ * filter repeated in several steps is evaluated once per span, filters on
+ * one key as a group): memo[(first step of chain) * n + step * n + i] = 1
+ * (no) or 2 (yes). The spans are shared by up to `threads` jobs on a large
+ * trace. NULL when out of memory (m->err set) or over SEL_MAX_MEMO;
+ * *chain_base[c] then is unset. */
 static uint8_t *prefill(matcher *m, const sel_query *const *qs, uint32_t nq, unsigned threads,
                         size_t **chain_base)
 {
