@@ -762,6 +762,30 @@ static void match_steps(matcher *m, const sel_step *steps, uint32_t k, uint32_t 
             list_push(m, out, m->t->preorder[j]);
         return;
     }
+    if (k == n - 1 && m->full && steps[k].pseudo != PS_NONE && lo < hi) {
+        /* one step left, its results known: find the one span */
+        if (!spend(m, hi - lo))
+            return;
+        const uint8_t *mm = m->memo + (size_t)k * m->t->n_spans;
+        uint32_t j = UINT32_MAX;
+        if (steps[k].pseudo == PS_LAST) {
+            for (uint32_t i = hi; i-- > lo;)
+                if (mm[i] == 2) {
+                    j = i;
+                    break;
+                }
+        } else {
+            long long c = 0, want = steps[k].pseudo == PS_FIRST ? 1 : steps[k].nth;
+            for (uint32_t i = lo; i < hi && want >= 1; i++)
+                if (mm[i] == 2 && ++c == want) {
+                    j = i;
+                    break;
+                }
+        }
+        if (j != UINT32_MAX)
+            list_push(m, out, m->t->preorder[j]);
+        return;
+    }
     if (tail_free[k]) {
         sweep(m, steps, k, n, lo, hi, cover, out);
     } else {
