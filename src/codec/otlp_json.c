@@ -4,6 +4,7 @@
  * in the trace set's arena, with no document tree. */
 #include "codec/codec.h"
 #include "codec/limits.h"
+#include "codec/strshare.h"
 
 #include <yajl/yajl_parse.h>
 
@@ -202,7 +203,13 @@ typedef struct scratch {
     uint32_t n, cap;
 } scratch;
 
+/* Attribute keys repeat from span to span: a small two-way cache of the
+ * copies made so far lets equal keys share one copy (evaluation then
+ * recognises a key by its address). */
+#define KEY_SLOTS 1024
+
 typedef struct dec {
+    strshare_slot keys[KEY_SLOTS];
     trace_set *ts;
     arena *a;
     tc_error *e;
@@ -368,6 +375,18 @@ static const char *dupstr(dec *d, const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
+}
+
+/* dupstr for an attribute key, sharing the copy of an equal key. */
+static const char *dupkey(dec *d, const char *s, size_t n)
+{
+    if (n > STRSHARE_MAX)
+        return dupstr(d, s, n);
+    strshare_slot *put;
+    const char *c = strshare_find(d->keys, KEY_SLOTS, s, n, &put);
+    if (!c && (c = dupstr(d, s, n)))
+        strshare_put(put, c, n);
+    return c;
 }
 
 /* Parses an unsigned decimal (no sign, no fraction). 0 or -1. */
@@ -660,7 +679,7 @@ static int on_scalar(dec *d, const got *g)
         if (k == K_KEY) {
             if (g->kind != 0)
                 return fail_field(d, TC_ERR_INPUT, "a string", g);
-            const char *s = dupstr(d, g->s, g->n);
+            const char *s = dupkey(d, g->s, g->n);
             if (!s)
                 return 0;
             f->kv.key = s;

@@ -17,6 +17,7 @@
 #include "codec/codec.h"
 #include "codec/limits.h"
 #include "codec/otlp_pb.h"
+#include "codec/strshare.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
@@ -315,16 +316,11 @@ static inline void *model_alloc(model_mem *m, size_t size, size_t align)
  * so that values seen once do not push keys out) let equal strings share
  * one copy. */
 #define KEY_CACHE 2048
-#define SHARED_MAX 64 /* longer strings are not shared */
-
-typedef struct key_slot {
-    const char *s;
-    size_t len;
-} key_slot;
+#define SHARED_MAX STRSHARE_MAX /* longer strings are not shared */
 
 typedef struct dec {
-    key_slot keys[KEY_CACHE];
-    key_slot vals[KEY_CACHE];
+    strshare_slot keys[KEY_CACHE];
+    strshare_slot vals[KEY_CACHE];
     trace_set *ts;
     model_mem mm;
     scratch sc;
@@ -397,32 +393,12 @@ static int copy_shared_n(dec *d, bool key, const char **out, uint32_t *len, cons
             return nomem(d);
         return 0;
     }
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-    } else {
-        memcpy(&a, s, n);
-    }
-    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ n;
-    h ^= h >> 32; /* the last bytes only reach the top bits: fold them down */
-    h *= 0x94D049BB133111EBull;
-    key_slot *cache = key ? d->keys : d->vals;
-    size_t i = (size_t)(h >> 40) & (KEY_CACHE - 1);
-    key_slot *k0 = &cache[i], *k1 = &cache[i ^ 1];
-    if (k0->s && k0->len == n && memcmp(k0->s, s, n) == 0) {
-        *out = k0->s;
+    strshare_slot *put;
+    if ((*out = strshare_find(key ? d->keys : d->vals, KEY_CACHE, s, n, &put)))
         return 0;
-    }
-    if (k1->s && k1->len == n && memcmp(k1->s, s, n) == 0) {
-        *out = k1->s;
-        return 0;
-    }
     if (!(*out = copy_n(d, s, n)))
         return nomem(d);
-    key_slot *k = !k0->s ? k0 : !k1->s ? k1 : (h >> 39) & 1 ? k0 : k1;
-    k->s = *out;
-    k->len = n;
+    strshare_put(put, *out, n);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "codec/codec.h"
 #include "codec/limits.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SPAN_HEAD                                                                          \
@@ -149,10 +150,45 @@ static void test_encode_buffer_cap(void **state)
     trace_set_free(&ts);
 }
 
+/* Equal attribute keys share one copy (evaluation knows keys by address);
+ * the values stay as written. */
+static void test_keys_shared(void **state)
+{
+    (void)state;
+    tc_buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[");
+    for (int i = 0; i < 300; i++)
+        buf_printf(&b,
+                   "%s{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"%016x\",\"attributes\":["
+                   "{\"key\":\"http.method\",\"value\":{\"stringValue\":\"GET\"}},"
+                   "{\"key\":\"app.k%d\",\"value\":{\"intValue\":\"%d\"}}]}",
+                   i ? "," : "", i + 1, i % 40, i);
+    buf_puts(&b, "]}]}]}");
+    trace_set *ts = trace_set_new(0);
+    tc_error e;
+    assert_int_equal(otlp_json_decode(ts, b.ptr, b.len, &e), 0);
+    buf_free(&b);
+    trace *t = trace_set_at(ts, 0);
+    assert_int_equal(t->n_spans, 300);
+    for (uint32_t i = 1; i < t->n_spans; i++) {
+        assert_ptr_equal(t->spans[i]->attrs[0].key, t->spans[0]->attrs[0].key);
+        assert_string_equal(t->spans[i]->attrs[0].key, "http.method");
+        char want[16];
+        snprintf(want, sizeof want, "app.k%u", i % 40);
+        assert_string_equal(t->spans[i]->attrs[1].key, want);
+        assert_int_equal(t->spans[i]->attrs[1].value.u.i, (int64_t)i);
+        if (i >= 40)
+            assert_ptr_equal(t->spans[i]->attrs[1].key, t->spans[i - 40]->attrs[1].key);
+    }
+    trace_set_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attribute_limit),
+        cmocka_unit_test(test_keys_shared),
         cmocka_unit_test(test_event_and_link_limits),
         cmocka_unit_test(test_array_item_limit),
         cmocka_unit_test(test_arena_full),
