@@ -2,6 +2,7 @@
  * TestSuites and VariableSets, evaluates every test's specs and outputs on
  * a saved trace, and reports (pretty, JSON, JUnit). */
 #include "cli.h"
+#include "datastore.h"
 #include "load.h"
 
 #include "codec/limits.h"
@@ -27,9 +28,10 @@ void help_run(FILE *out)
     fputs("Usage: tracecheck run [OPTIONS] FILE...\n\n"
           "Runs the tests in FILE(s): Tracetest resource files of type Test,\n"
           "TestSuite (or Transaction), VariableSet (or Environment) and\n"
-          "PollingProfile. Each test triggers the system (its http trigger, or\n"
-          "the trace id of a traceid trigger), collects the trace through the\n"
-          "built-in OTLP receiver until it is complete, and evaluates the specs.\n"
+          "PollingProfile, DataStore. Each test triggers the system (its http\n"
+          "trigger, or the trace id of a traceid trigger), collects the trace\n"
+          "through the built-in OTLP receiver, or by polling the backend a\n"
+          "DataStore names, until it is complete, and evaluates the specs.\n"
           "A suite runs its steps in order and stops when a step cannot run;\n"
           "outputs of a test become variables for the tests after it.\n\n"
           "Options:\n"
@@ -43,6 +45,11 @@ void help_run(FILE *out)
           "  --otlp-http ADDR       OTLP/HTTP receiver address (127.0.0.1:4318)\n"
           "  --otlp-grpc ADDR       OTLP/gRPC receiver address (127.0.0.1:4317)\n"
           "  --no-receiver          do not start the receivers\n"
+          "  --datastore FILE       read traces from the backend of this DataStore\n"
+          "                         (jaeger, tempo, zipkin, opensearch, elasticapm,\n"
+          "                         awsxray); a DataStore among FILE(s) does the same\n"
+          "                         (the one with default: true, or the only one);\n"
+          "                         otlp and other collector-fed types: the receiver\n"
           "  --b3                   also send a b3 header with the trigger\n"
           "  --save-trace DIR       write each collected trace to DIR as OTLP JSON\n"
           "  --format pretty|json   report format on stdout (default pretty)\n"
@@ -395,7 +402,7 @@ static void save_trace(const char *dir, const run_result *rr, const char *test_i
 
 int cmd_run(int argc, char **argv)
 {
-    enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE };
+    enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE, O_DATASTORE };
     static const struct option opts[] = {
         {"trace", required_argument, NULL, 't'},      {"var", required_argument, NULL, 'v'},
         {"vars", required_argument, NULL, 'V'},       {"format", required_argument, NULL, 'f'},
@@ -403,9 +410,10 @@ int cmd_run(int argc, char **argv)
         {"quiet-window", required_argument, NULL, O_QUIET}, {"otlp-http", required_argument, NULL, O_HTTP},
         {"otlp-grpc", required_argument, NULL, O_GRPC}, {"no-receiver", no_argument, NULL, O_NO_RECV},
         {"b3", no_argument, NULL, O_B3},              {"save-trace", required_argument, NULL, O_SAVE},
+        {"datastore", required_argument, NULL, O_DATASTORE},
         {NULL, 0, NULL, 0},
     };
-    const char *trace_file = NULL, *junit = NULL, *save_dir = NULL;
+    const char *trace_file = NULL, *junit = NULL, *save_dir = NULL, *datastore_file = NULL;
     const char *http_addr = "127.0.0.1:4318", *grpc_addr = "127.0.0.1:4317";
     bool json = false, no_receiver = false, b3 = false;
     uint64_t timeout_ns = 0, quiet_ns = 0;
@@ -449,6 +457,7 @@ int cmd_run(int argc, char **argv)
         case O_NO_RECV: no_receiver = true; break;
         case O_B3: b3 = true; break;
         case O_SAVE: save_dir = optarg; break;
+        case O_DATASTORE: datastore_file = optarg; break;
         default:
             return cli_usage_error("run: unknown option '%s' (see 'tracecheck run --help')", argv[optind - 1]);
         }
@@ -473,6 +482,11 @@ int cmd_run(int argc, char **argv)
     spanbuf *buf = NULL;
     recv_http *rh = NULL;
     recv_grpc *rg = NULL;
+    source *src = NULL;
+    source_config *scfg = NULL;
+    arena *cfg_arena = arena_new(0);
+    if (!cfg_arena)
+        goto out;
 
     /* variables: --vars files, then the VariableSets among FILEs, then --var */
     for (int i = 0; i < n_vars_files; i++) {
@@ -529,6 +543,24 @@ int cmd_run(int argc, char **argv)
     a = arena_new(0);
     if (!reports || !results || !a)
         goto out;
+
+    /* where traces come from: --datastore, else a DataStore among FILEs */
+    if (!trace_file) {
+        int drc = datastore_file ? cli_datastore_load(datastore_file, cfg_arena, &scfg)
+                                 : cli_datastore_pick(p.files + first_file, n_given - first_file, cfg_arena, &scfg);
+        if (drc) {
+            status = drc;
+            goto out;
+        }
+        if (scfg && scfg->type != SOURCE_RECEIVER) {
+            tc_error e;
+            if (source_open(scfg, &src, &e)) {
+                fprintf(stderr, "tracecheck: %s\n", e.msg);
+                goto out;
+            }
+            no_receiver = true; /* the system's collector sends spans to the backend */
+        }
+    }
 
     if (trace_file) {
         ts = trace_set_new(0);
@@ -589,7 +621,7 @@ int cmd_run(int argc, char **argv)
             }
         } else {
             runner_opts ro = {buf, timeout_ns, quiet_ns, -1, b3, cli_color(stderr) ? stderr : NULL,
-                              find_polling(&p, t), p.tests[i].file->name};
+                              find_polling(&p, t), p.tests[i].file->name, src, 0};
             if (runner_run_test(&ro, t, p.tests[i].file->base_dir, &v, rr)) {
                 cli_usage_error("out of memory");
                 goto out;
@@ -604,6 +636,27 @@ int cmd_run(int argc, char **argv)
                                (double)(rr->state_ns[k] - rr->state_ns[RUN_CREATED]) / 1e6);
             buf_putc(&tl, '}');
             rt->timeline = arena_strdup(a, buf_str(&tl));
+            buf_reset(&tl);
+            if (src) {
+                const source_config *sc = source_config_of(src);
+                buf_printf(&tl, "{\"type\":\"%s\",\"name\":", source_type_name(sc->type));
+                if (sc->name)
+                    buf_json_string(&tl, sc->name, strlen(sc->name));
+                else
+                    buf_puts(&tl, "null");
+                buf_puts(&tl, ",\"endpoint\":");
+                const char *ep = source_endpoint_label(sc, a);
+                buf_json_string(&tl, ep, strlen(ep));
+                buf_printf(&tl, ",\"polls\":%u,\"spans_per_poll\":", rr->polls);
+                if (rr->poll_log)
+                    buf_json_string(&tl, rr->poll_log, strlen(rr->poll_log));
+                else
+                    buf_puts(&tl, "null");
+                buf_putc(&tl, '}');
+            } else {
+                buf_puts(&tl, "{\"type\":\"receiver\"}");
+            }
+            rt->source = arena_strdup(a, buf_str(&tl));
             buf_free(&tl);
             rt->trace_id = rr->trace_id[0] ? rr->trace_id : NULL;
             if (rr->state == RUN_FINISHED)
@@ -662,6 +715,8 @@ out:
     free(results);
     arena_free(&a);
     spanbuf_free(&buf);
+    source_close(&src);
+    arena_free(&cfg_arena);
     trace_set_free(&ts);
     vars_free(&v);
     plan_free(&p);

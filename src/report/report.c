@@ -186,6 +186,8 @@ int report_json(tc_buf *out, const report_test *tests, size_t n)
         buf_printf(out, ",\"duration_ms\":%.3f,", (double)t->duration_ns / 1e6);
         if (t->timeline)
             buf_printf(out, "\"timeline\":%s,", t->timeline);
+        if (t->source)
+            buf_printf(out, "\"source\":%s,", t->source);
         buf_puts(out, "\"specs\":[");
         for (uint32_t s = 0; t->run && s < t->run->n_specs; s++) {
             const spec_result *r = &t->run->specs[s];

@@ -24,6 +24,7 @@ typedef struct report_test {
     uint64_t duration_ns; /* the whole run */
     bool skipped;         /* not run (a suite stopped before it) */
     const char *timeline; /* JSON object: state -> ms after the run was created, or NULL */
+    const char *source;   /* JSON object: where the trace was read {"type", "endpoint", "polls"}, or NULL */
 } report_test;
 
 typedef struct report_summary {

@@ -892,8 +892,8 @@ static int read_polling(ctx *c, const res_node *m, const char *path, res_resourc
 static const char *const datastore_types[] = {
     "agent",     "awsxray",   "azureappinsights", "dash0",      "datadog", "dynatrace",
     "elasticapm", "honeycomb", "instana",          "jaeger",     "lightstep", "newrelic",
-    "opensearch", "otlp",      "signalfx",         "signoz",     "sumologic", "tempo",
-    NULL,
+    "opensearch", "otelstore", "otlp",             "signalfx",   "signoz",  "sumologic",
+    "tempo",      "zipkin",    NULL,
 };
 
 static int read_datastore(ctx *c, const res_node *m, const char *path, res_resource *r)

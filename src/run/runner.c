@@ -79,16 +79,11 @@ static int interpolate(void *user, const char *s, arena *a, const char **out, tc
 
 /* The snapshot of the trace as specs see it: the receiver's spans, the
  * trigger span, and every root of the system hung under the trigger span. */
-static trace_set *snapshot(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8], const trigger_result *res,
-                           bool with_trigger)
+/* Hangs the system's roots under the trigger span, adds it, indexes: the
+ * trace as specs see it. Frees ts and returns NULL when out of memory. */
+static trace_set *prepare(run_ctx *c, trace_set *ts, const uint8_t tid[16], const uint8_t sid[8],
+                          const trigger_result *res, bool with_trigger)
 {
-    trace_set *ts = trace_set_new(0);
-    if (!ts)
-        return NULL;
-    if (c->o->buf && spanbuf_snapshot(c->o->buf, tid, ts) < 0) {
-        trace_set_free(&ts);
-        return NULL;
-    }
     if (with_trigger) {
         trace *t = trace_set_find(ts, tid);
         for (uint32_t i = 0; t && i < t->n_spans; i++)
@@ -104,6 +99,19 @@ static trace_set *snapshot(run_ctx *c, const uint8_t tid[16], const uint8_t sid[
         return NULL;
     }
     return ts;
+}
+
+static trace_set *snapshot(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8], const trigger_result *res,
+                           bool with_trigger)
+{
+    trace_set *ts = trace_set_new(0);
+    if (!ts)
+        return NULL;
+    if (c->o->buf && spanbuf_snapshot(c->o->buf, tid, ts) < 0) {
+        trace_set_free(&ts);
+        return NULL;
+    }
+    return prepare(c, ts, tid, sid, res, with_trigger);
 }
 
 /* Rule 0-1 of completeness on a snapshot; fills *missing with the absent
@@ -193,6 +201,144 @@ int runner_test_defs(const res_test *t, arena *a, spec_def **specs, output_def *
         outs[k] = (output_def){t->outputs[k].name.s, t->outputs[k].selector.s, t->outputs[k].value.s};
     *specs = defs;
     *outputs = outs;
+    return 0;
+}
+
+/* The spans of one poll, independent of their order: a sum of per-span
+ * hashes of the span id, end time and attribute count (a span that ended
+ * later, or grew attributes, counts as new). */
+static uint64_t spans_digest(const trace *t)
+{
+    uint64_t d = 0;
+    for (uint32_t i = 0; t && i < t->n_spans; i++) {
+        const trace_span *sp = t->spans[i];
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (int k = 0; k < SPAN_ID_LEN; k++)
+            h = (h ^ sp->span_id[k]) * 0x100000001b3ull;
+        h ^= sp->end_ns + ((uint64_t)sp->n_attrs << 48) + ((uint64_t)sp->n_events << 40);
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        d += h;
+    }
+    return d;
+}
+
+static void sleep_until(uint64_t when)
+{
+    uint64_t now = spanbuf_now_ns();
+    if (when <= now)
+        return;
+    struct timespec ts = {(time_t)((when - now) / 1000000000ull), (long)((when - now) % 1000000000ull)};
+    nanosleep(&ts, NULL);
+}
+
+#define POLL_LOG_KEEP 24 /* polls named in a TRACE_FAILED message */
+
+/* AWAITING_TRACE against a backend: polls until the trace is complete (see
+ * runner.h), the deadline passes, or the backend fails for good. On return
+ * *out_ts is the last trace seen (prepared, indexed; NULL when none),
+ * *complete says whether it is complete, *why what went wrong otherwise.
+ * Returns 0 or TC_ERR_NOMEM. */
+static int await_backend(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8], const trigger_result *res,
+                         bool with_trigger, sel_query **sels, uint64_t deadline, uint64_t quiet, int retries,
+                         uint64_t ceiling, tc_buf *missing, trace_set **out_ts, bool *complete, const char **why,
+                         const char **last)
+{
+    arena *a = c->r->a;
+    *out_ts = NULL;
+    *complete = false;
+    *why = NULL;
+    uint64_t interval = RUN_FIRST_POLL_NS;
+    uint64_t next = spanbuf_now_ns() + RUN_FIRST_POLL_NS;
+    uint64_t prev_digest = 0;
+    uint32_t prev_n = 0, counts[POLL_LOG_KEEP];
+    bool have_prev = false;
+    int tries = 0;
+    const char *last_error = NULL;
+    tc_error e;
+    while (!*complete) {
+        uint64_t now = spanbuf_now_ns();
+        if (now >= deadline)
+            break;
+        uint64_t until = next < deadline ? next : deadline;
+        if (c->o->status && until > now + 100000000ull)
+            until = now + 100000000ull;
+        sleep_until(until);
+        status_line(c, prev_n + (with_trigger ? 1 : 0));
+        if (spanbuf_now_ns() < next)
+            continue;
+        if (spanbuf_now_ns() >= deadline)
+            break;
+        trace_set *ts = trace_set_new(0);
+        if (!ts)
+            return TC_ERR_NOMEM;
+        source_status st = source_fetch(c->o->src, tid, ts, deadline, &e);
+        c->r->polls++;
+        trace *t = st == SOURCE_FOUND ? trace_set_find(ts, tid) : NULL;
+        uint32_t n = t ? t->n_spans : 0;
+        counts[(c->r->polls - 1) % POLL_LOG_KEEP] = n;
+        if (st == SOURCE_FATAL) {
+            *why = fmt(a, "%s", e.msg);
+            trace_set_free(&ts);
+            break;
+        }
+        if (n > SOURCE_MAX_SPANS) {
+            *why = fmt(a, "the trace has %u spans, more than tracecheck reads (%u)", n, SOURCE_MAX_SPANS);
+            trace_set_free(&ts);
+            break;
+        }
+        if (st == SOURCE_RETRY)
+            last_error = fmt(a, "%s", e.msg);
+        if (st != SOURCE_FOUND || !t) {
+            trace_set_free(&ts);
+            have_prev = false;
+            interval = interval + interval / 2 < ceiling ? interval + interval / 2 : ceiling;
+            next = spanbuf_now_ns() + interval;
+            continue;
+        }
+        uint64_t d = spans_digest(t);
+        bool same = have_prev && d == prev_digest && n == prev_n;
+        prev_digest = d;
+        prev_n = n;
+        have_prev = true;
+        ts = prepare(c, ts, tid, sid, res, with_trigger);
+        if (!ts)
+            return TC_ERR_NOMEM;
+        trace_set_free(out_ts);
+        *out_ts = ts;
+        if (!same) { /* new spans: look again after a quiet window */
+            tries = 0;
+            next = spanbuf_now_ns() + quiet;
+            continue;
+        }
+        trace *tr = trace_set_find(ts, tid);
+        bool ok = structurally_complete(tr, sid, with_trigger, missing);
+        if (ok) {
+            arena *scratch = arena_new(0);
+            if (!scratch)
+                return TC_ERR_NOMEM;
+            if (!selectors_match(ts, tr, sels, c->t->n_specs, scratch) && tries < retries) {
+                tries++;
+                ok = false;
+            }
+            arena_free(&scratch);
+        }
+        *complete = ok;
+        interval = interval + interval / 2 < ceiling ? interval + interval / 2 : ceiling;
+        next = spanbuf_now_ns() + interval;
+    }
+    /* spans per poll, the last POLL_LOG_KEEP of them */
+    tc_buf log;
+    buf_init(&log, 1 << 12);
+    uint32_t np = c->r->polls, from = np > POLL_LOG_KEEP ? np - POLL_LOG_KEEP : 0;
+    if (from)
+        buf_puts(&log, "...,");
+    for (uint32_t i = from; i < np; i++)
+        buf_printf(&log, "%s%u", i > from ? "," : "", counts[i % POLL_LOG_KEEP]);
+    c->r->poll_log = np ? arena_strdup(a, buf_str(&log)) : NULL;
+    buf_free(&log);
+    *last = last_error;
     return 0;
 }
 
@@ -291,6 +437,62 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
             sels[i] = NULL;
     }
     uint64_t deadline = spanbuf_now_ns() + timeout;
+    if (o->src && !t->skip_trace_collection.v) {
+        uint64_t ceiling = o->retry_delay_ns;
+        if (!ceiling && o->polling && o->polling->retry_delay_ms > 0)
+            ceiling = (uint64_t)o->polling->retry_delay_ms * 1000000ull;
+        if (!ceiling)
+            ceiling = RUN_DEFAULT_RETRY_DELAY_NS;
+        if (ceiling < RUN_FIRST_POLL_NS)
+            ceiling = RUN_FIRST_POLL_NS;
+        trace_set *got = NULL;
+        bool ok = false;
+        const char *why = NULL, *last_error = NULL;
+        rc = await_backend(&c, tid, sid, &res, with_trigger, sels, deadline, quiet, retries, ceiling, &missing, &got,
+                           &ok, &why, &last_error);
+        status_clear(&c);
+        if (rc) {
+            trace_set_free(&got);
+            goto done;
+        }
+        const source_config *sc = source_config_of(o->src);
+        if (!got) {
+            got = trace_set_new(0);
+            got = got ? prepare(&c, got, tid, sid, &res, with_trigger) : NULL;
+            if (!got) {
+                rc = TC_ERR_NOMEM;
+                goto done;
+            }
+        }
+        out->ts = got;
+        out->t = trace_set_find(got, tid);
+        out->n_spans = out->t ? out->t->n_spans : 0;
+        if (ok)
+            goto evaluate;
+        const char *where = fmt(a, "%s at %s", source_type_name(sc->type), source_endpoint_label(sc, a));
+        structurally_complete(out->t, sid, with_trigger, &missing);
+        uint32_t system = out->n_spans - (with_trigger && out->t ? 1 : 0);
+        const char *polls = fmt(a, "%u poll%s, spans per poll: %s%s%s", out->polls, out->polls == 1 ? "" : "s",
+                                out->poll_log ? out->poll_log : "none", last_error && !why ? "; last error: " : "",
+                                last_error && !why ? last_error : "");
+        if (why)
+            out->error = fmt(a, "reading the trace from %s failed: %s (%s)", where, why, polls);
+        else if (system == 0)
+            out->error = fmt(a, "trace %s was not found in %s within %.1fs (%s)", out->trace_id, where,
+                             (double)timeout / 1e9, polls);
+        else if (missing.len)
+            out->error = fmt(a, "the trace in %s was incomplete after %.1fs: %u span%s, parent%s %s missing (%s)", where,
+                             (double)timeout / 1e9, system, system == 1 ? "" : "s",
+                             strchr(buf_str(&missing), ',') ? "s" : "", buf_str(&missing), polls);
+        else
+            out->error = fmt(a, "the trace in %s did not settle within %.1fs (%u spans; %s)", where,
+                             (double)timeout / 1e9, system, polls);
+        out->error = source_mask(sc, out->error, a);
+        if (missing.len)
+            out->missing_parents = arena_strdup(a, buf_str(&missing));
+        set_state(&c, RUN_TRACE_FAILED);
+        goto done;
+    }
     uint64_t last = 0;  /* arrival time of the newest span seen */
     int tries = 0;      /* quiet windows spent waiting for selectors */
     uint32_t n = 0;
@@ -360,6 +562,7 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     }
 
     /* ---- EVALUATING ---- */
+evaluate:
     set_state(&c, RUN_EVALUATING);
     {
         spec_def *defs;

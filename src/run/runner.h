@@ -6,6 +6,14 @@
  *   CREATED -> TRIGGERING -> AWAITING_TRACE -> EVALUATING -> FINISHED
  *   failures: TRIGGER_FAILED, TRACE_FAILED, EVALUATION_FAILED
  *
+ * The trace comes from the built-in receiver's span store, or, with
+ * runner_opts.src, from polling the team's backend (src/source): the first
+ * poll 100 ms after the trigger, then again a quiet window after a poll that
+ * saw new spans, and at intervals growing by half up to the retry delay (a
+ * ceiling) otherwise; "quiet" means two polls in a row returned the same
+ * spans. Not found and transient failures are retried within the timeout;
+ * a fatal one (authentication, TLS, name resolution) ends the wait at once.
+ *
  * A trace is complete (docs/architecture.md) when at least one span besides
  * the trigger span arrived, every span's parent is present (the trigger
  * span counts), no span arrived for a quiet window, and every spec selector
@@ -22,6 +30,7 @@
 #include "receiver/spanbuf.h"
 #include "resource/resource.h"
 #include "run/vars.h"
+#include "source/source.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +51,8 @@ typedef enum run_state {
 #define RUN_DEFAULT_TIMEOUT_NS (30ull * 1000000000ull)
 #define RUN_DEFAULT_QUIET_NS (250ull * 1000000ull)
 #define RUN_DEFAULT_SELECTOR_RETRIES 3
+#define RUN_DEFAULT_RETRY_DELAY_NS (5ull * 1000000000ull) /* the ceiling of the poll interval */
+#define RUN_FIRST_POLL_NS (100ull * 1000000ull)           /* first poll after the trigger */
 
 typedef struct runner_opts {
     spanbuf *buf;                    /* where the receiver puts spans */
@@ -52,6 +63,8 @@ typedef struct runner_opts {
     FILE *status;                    /* a terminal for the live status line, or NULL */
     const res_polling *polling;      /* the test's PollingProfile, or NULL */
     const char *file;                /* the test's file, for error locations (may be NULL) */
+    source *src;                     /* poll this backend for the trace; NULL: the receiver's buf */
+    uint64_t retry_delay_ns;         /* 0: the profile's retryDelay, else RUN_DEFAULT_RETRY_DELAY_NS */
 } runner_opts;
 
 typedef struct run_result {
@@ -61,6 +74,8 @@ typedef struct run_result {
     const char *error;               /* why the run failed (in the arena) */
     const char *missing_parents;     /* TRACE_FAILED: "id, id" of absent parents, or NULL */
     uint32_t n_spans;                /* spans collected, trigger span included */
+    uint32_t polls;                  /* requests made to the backend (0 with the receiver) */
+    const char *poll_log;            /* backend: spans seen per poll, "0,0,3,7,7", or NULL */
     trace_set *ts;                   /* the collected trace, trigger span included */
     trace *t;
     spec_run specs;                  /* valid when state is FINISHED */
