@@ -36,6 +36,10 @@ int cmd_select(int argc, char **argv);
 void help_select(FILE *out);
 int cmd_eval(int argc, char **argv);
 void help_eval(FILE *out);
+int cmd_fetch(int argc, char **argv);
+void help_fetch(FILE *out);
+int cmd_datastore(int argc, char **argv);
+void help_datastore(FILE *out);
 
 /* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"select", "list the spans a selector picks in a trace file", cmd_select, help_select},
     {"eval", "print the value of an expression on a span of a trace file", cmd_eval, help_eval},
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
+    {"fetch", "read one trace from a backend (DataStore) and write it as OTLP", cmd_fetch, help_fetch},
+    {"datastore", "check that a DataStore's backend can be reached and read", cmd_datastore, help_datastore},
     {NULL, NULL, NULL, NULL},
 };
 
