@@ -292,6 +292,9 @@ source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, l
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory"), SOURCE_FATAL;
     curl_easy_setopt(h, CURLOPT_URL, rq->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    /* HTTP/1.1 with keep-alive: libcurl up to 7.88 fails the second request
+       of an easy handle on a reused HTTP/2 connection */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
@@ -373,6 +376,10 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
                      c->tls ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    /* a new connection per call: libcurl up to 7.88 fails the second
+       request of an easy handle on a reused HTTP/2 connection */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&frame));
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)frame.len);
     CURLcode rc = curl_easy_perform(h);
