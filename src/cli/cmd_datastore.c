@@ -10,7 +10,11 @@
 
 void help_datastore(FILE *out)
 {
-    fputs("Usage: tracecheck datastore check FILE\n\n"
+    fputs("Usage: tracecheck datastore check FILE\n"
+          "       tracecheck datastore show FILE\n\n"
+          "show prints what tracecheck reads from the DataStore in FILE (the\n"
+          "backend, protocol, endpoint, headers; secrets masked) without\n"
+          "connecting.\n\n"
           "Checks the DataStore in FILE (Tracetest's format): resolves the\n"
           "backend's host, connects, and asks for a random trace id through\n"
           "the same client runs use (TLS, authentication and the query API in\n"
@@ -26,10 +30,12 @@ int cmd_datastore(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage_error("datastore: say what to do: datastore check FILE (see 'tracecheck datastore --help')");
-    if (strcmp(argv[1], "check") != 0)
-        return cli_usage_error("datastore: unknown subcommand '%s' (datastore check FILE)", argv[1]);
+    bool show = strcmp(argv[1], "show") == 0;
+    if (strcmp(argv[1], "check") != 0 && !show)
+        return cli_usage_error("datastore: unknown subcommand '%s' (datastore check FILE, datastore show FILE)",
+                               argv[1]);
     if (argc != 3)
-        return cli_usage_error("datastore check: give one DataStore file");
+        return cli_usage_error("datastore %s: give one DataStore file", argv[1]);
     arena *a = arena_new(0);
     if (!a)
         return EXIT_RUN;
@@ -38,6 +44,15 @@ int cmd_datastore(int argc, char **argv)
     if (status) {
         arena_free(&a);
         return status;
+    }
+    if (show) {
+        tc_buf out;
+        buf_init(&out, 0);
+        source_config_dump(cfg, a, &out);
+        fwrite(buf_str(&out), 1, out.len, stdout);
+        buf_free(&out);
+        arena_free(&a);
+        return EXIT_OK;
     }
     bool color = cli_color(stdout);
     const char *ok = color ? "\033[32m✔\033[0m" : "✔", *bad = color ? "\033[31m✘\033[0m" : "✘";

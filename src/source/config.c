@@ -511,3 +511,45 @@ const char *source_endpoint_label(const source_config *c, arena *a)
         return "receiver";
     return source_mask(c, c->endpoint ? c->endpoint : "", a);
 }
+
+int source_config_dump(const source_config *c, arena *a, tc_buf *out)
+{
+    buf_printf(out, "type: %s (%s)\n", source_type_name(c->type), c->type_name ? c->type_name : "");
+    if (c->name)
+        buf_printf(out, "name: %s\n", c->name);
+    if (c->type == SOURCE_RECEIVER)
+        return buf_puts(out, "spans: tracecheck's OTLP receiver (the collector sends them)\n");
+    buf_printf(out, "protocol: %s%s\n", c->grpc ? "grpc" : "http", c->tls ? " over TLS" : "");
+    buf_printf(out, "endpoint: %s\n", source_endpoint_label(c, a));
+    for (size_t i = 1; i < c->n_addresses; i++)
+        buf_printf(out, "address: %s\n", source_mask(c, c->addresses[i], a));
+    if (c->index)
+        buf_printf(out, "index: %s\n", c->index);
+    if (c->username)
+        buf_printf(out, "username: %s\n", c->username);
+    if (c->password)
+        buf_printf(out, "password: %s\n", source_mask(c, c->password, a));
+    for (size_t i = 0; i < c->n_headers; i++)
+        buf_printf(out, "header: %s: %s\n", c->headers[i].name, source_mask(c, c->headers[i].value, a));
+    if (c->skip_verify)
+        buf_puts(out, "tls: certificate not verified\n");
+    if (c->ca_file)
+        buf_printf(out, "ca file: %s\n", c->ca_file);
+    if (c->ca_pem)
+        buf_puts(out, "ca: (PEM in the DataStore)\n");
+    if (c->cert_file)
+        buf_printf(out, "client certificate: %s\n", c->cert_file);
+    if (c->key_file)
+        buf_printf(out, "client key: %s\n", c->key_file);
+    if (c->server_name)
+        buf_printf(out, "server name: %s\n", c->server_name);
+    if (c->region)
+        buf_printf(out, "region: %s\n", c->region);
+    if (c->access_key)
+        buf_printf(out, "access key id: %s\n", c->access_key);
+    if (c->secret_key)
+        buf_printf(out, "secret access key: %s\n", source_mask(c, c->secret_key, a));
+    if (c->session_token)
+        buf_printf(out, "session token: %s\n", source_mask(c, c->session_token, a));
+    return out->failed ? TC_ERR_LIMIT : 0;
+}

@@ -86,6 +86,10 @@ typedef const char *(*source_lookup_fn)(void *user, const char *name);
 int source_config_load(const res_datastore *ds, const char *file, source_lookup_fn lookup, void *user,
                        arena *a, source_config **out, tc_error *e);
 
+/* Appends what tracecheck will use, one "key: value" a line, secrets
+ * masked. Returns 0 or TC_ERR_LIMIT. */
+int source_config_dump(const source_config *c, arena *a, tc_buf *out);
+
 /* The type a DataStore `type:` names (SOURCE_RECEIVER for collector-fed
  * ones); returns -1 for a type tracecheck does not know or cannot poll. */
 int source_type_of(const char *type_name);
