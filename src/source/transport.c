@@ -303,8 +303,11 @@ source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, l
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method ? rq->method : "GET");
-    if (rq->aws_sigv4)
+    if (rq->aws_sigv4) { /* the keys sign the request (libcurl's SigV4) */
         curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->aws_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERNAME, s->c->access_key ? s->c->access_key : "");
+        curl_easy_setopt(h, CURLOPT_PASSWORD, s->c->secret_key ? s->c->secret_key : "");
+    }
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hl);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);

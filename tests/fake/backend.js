@@ -73,12 +73,15 @@ function readData(file, where) {
 // "interval_ms", 100, until the client goes away). "gzip" encodes the body,
 // "chunked" sends it without content-length, "delay_ms" waits before
 // answering, "hang" never answers, "reset" closes the connection.
+// "from_ms": when any response of a route has it, the route answers by time
+// instead of by count: with the last response whose from_ms is at most the
+// time since the route's first request (benchmarks: "whole after 2 s").
 // Returns the entry with defaults and the body bytes in "data".
 const HTTP_RESPONSE_KEYS = ['status', 'headers', 'body', 'body_b64', 'file', 'gzip', 'delay_ms', 'chunked',
-  'stream_forever', 'chunk', 'interval_ms', 'repeat_bytes', 'hang', 'reset'];
+  'stream_forever', 'chunk', 'interval_ms', 'repeat_bytes', 'hang', 'reset', 'from_ms'];
 function checkHttpResponse(r, where) {
   keys(r, where, HTTP_RESPONSE_KEYS);
-  for (const k of ['status', 'delay_ms', 'interval_ms', 'repeat_bytes']) want(r, k, 'number', where);
+  for (const k of ['status', 'delay_ms', 'interval_ms', 'repeat_bytes', 'from_ms']) want(r, k, 'number', where);
   for (const k of ['body', 'body_b64', 'file', 'chunk']) want(r, k, 'string', where);
   for (const k of ['gzip', 'chunked', 'stream_forever', 'hang', 'reset']) want(r, k, 'boolean', where);
   want(r, 'headers', 'object', where);
@@ -192,6 +195,13 @@ function next(route, key) {
   const k = route.byId ? key : '';
   const n = route.counts.get(k) || 0;
   route.counts.set(k, n + 1);
+  if (route.responses.some(r => r.from_ms !== undefined)) {
+    if (route.first === undefined) route.first = Date.now();
+    const el = Date.now() - route.first;
+    let pick = route.responses[0];
+    for (const r of route.responses) if ((r.from_ms || 0) <= el) pick = r;
+    return { n, resp: pick };
+  }
   return { n, resp: route.responses.length ? route.responses[Math.min(n, route.responses.length - 1)] : null };
 }
 
