@@ -28,7 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SOURCE_MAX_BODY ((size_t)256 << 20)  /* bytes of one response (after any gzip layer) */
+#define SOURCE_MAX_BODY ((size_t)256 << 20)  /* bytes of one response (after any gzip layer);
+                                                TRACECHECK_MAX_BODY=N[K|M|G] sets it, up to 1 GB */
 #define SOURCE_MAX_SPANS 1000000u            /* spans of one polled trace */
 #define SOURCE_MAX_PAGES 1000                /* pages of one paged search */
 #define SOURCE_PAGE_SIZE 10000u              /* documents asked for per page (search backends) */

@@ -6,6 +6,7 @@
 #include "source_int.h"
 
 #include "codec/codec.h"
+#include "codec/limits.h"
 #include "receiver/spanbuf.h"
 
 #include <ctype.h>
@@ -36,7 +37,19 @@ int source_open(const source_config *c, source **out, tc_error *e)
         free(s);
         return tc_error_set(e, TC_ERR_NOMEM, "cannot create an HTTP client");
     }
-    buf_init(&s->body, SOURCE_MAX_BODY);
+    size_t max = SOURCE_MAX_BODY;
+    const char *mb = getenv("TRACECHECK_MAX_BODY"); /* bytes, or with K, M, G */
+    if (mb && *mb) {
+        char *end;
+        unsigned long long v = strtoull(mb, &end, 10);
+        unsigned long long mul = *end == 'K' || *end == 'k' ? 1ull << 10
+                                 : *end == 'M' || *end == 'm' ? 1ull << 20
+                                 : *end == 'G' || *end == 'g' ? 1ull << 30
+                                                              : 1;
+        if (v > 0 && v * mul <= CODEC_MAX_BODY)
+            max = (size_t)(v * mul);
+    }
+    buf_init(&s->body, max);
     s->grpc_status = -1;
     *out = s;
     return 0;
@@ -229,7 +242,8 @@ static source_status curl_failure(source *s, CURLcode rc, const char *target, tc
         tc_error_set(e, TC_ERR_IO, "TLS with %s failed: %s", target, why);
         return SOURCE_FATAL;
     case CURLE_WRITE_ERROR:
-        tc_error_set(e, TC_ERR_LIMIT, "the answer of %s is larger than %zu MB", target, SOURCE_MAX_BODY >> 20);
+        tc_error_set(e, TC_ERR_LIMIT, "the answer of %s is larger than the limit of %zu bytes (TRACECHECK_MAX_BODY)",
+                     target, s->body.max);
         return SOURCE_FATAL;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
@@ -255,7 +269,7 @@ static source_status maybe_inflate(source *s, const char *target, tc_error *e)
     uint8_t *out = NULL;
     size_t n = 0;
     tc_error ge;
-    if (gzip_inflate((const uint8_t *)buf_str(&s->body), s->body.len, SOURCE_MAX_BODY, &out, &n, &ge)) {
+    if (gzip_inflate((const uint8_t *)buf_str(&s->body), s->body.len, s->body.max, &out, &n, &ge)) {
         tc_error_set(e, TC_ERR_INPUT, "the answer of %s: %s", target, ge.msg);
         return SOURCE_FATAL;
     }
@@ -263,7 +277,8 @@ static source_status maybe_inflate(source *s, const char *target, tc_error *e)
     int rc = buf_append(&s->body, out, n);
     free(out);
     if (rc) {
-        tc_error_set(e, TC_ERR_LIMIT, "the answer of %s is larger than %zu MB", target, SOURCE_MAX_BODY >> 20);
+        tc_error_set(e, TC_ERR_LIMIT, "the answer of %s is larger than the limit of %zu bytes (TRACECHECK_MAX_BODY)",
+                     target, s->body.max);
         return SOURCE_FATAL;
     }
     return SOURCE_FOUND;
@@ -352,7 +367,7 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
     const source_config *c = s->c;
     tc_buf url, frame;
     buf_init(&url, 1 << 16);
-    buf_init(&frame, SOURCE_MAX_BODY);
+    buf_init(&frame, s->body.max);
     const char *ep = c->endpoint ? c->endpoint : "";
     if (strstr(ep, "://"))
         buf_printf(&url, "%s%s", ep, path);

@@ -76,14 +76,16 @@ function readData(file, where) {
 // "from_ms": when any response of a route has it, the route answers by time
 // instead of by count: with the last response whose from_ms is at most the
 // time since the route's first request (benchmarks: "whole after 2 s").
+// "template": every {{id}} in the body becomes the request's {id} (the rest
+// of the path for a prefix route): a trace for whatever id is asked.
 // Returns the entry with defaults and the body bytes in "data".
 const HTTP_RESPONSE_KEYS = ['status', 'headers', 'body', 'body_b64', 'file', 'gzip', 'delay_ms', 'chunked',
-  'stream_forever', 'chunk', 'interval_ms', 'repeat_bytes', 'hang', 'reset', 'from_ms'];
+  'stream_forever', 'chunk', 'interval_ms', 'repeat_bytes', 'hang', 'reset', 'from_ms', 'template'];
 function checkHttpResponse(r, where) {
   keys(r, where, HTTP_RESPONSE_KEYS);
   for (const k of ['status', 'delay_ms', 'interval_ms', 'repeat_bytes', 'from_ms']) want(r, k, 'number', where);
   for (const k of ['body', 'body_b64', 'file', 'chunk']) want(r, k, 'string', where);
-  for (const k of ['gzip', 'chunked', 'stream_forever', 'hang', 'reset']) want(r, k, 'boolean', where);
+  for (const k of ['gzip', 'chunked', 'stream_forever', 'hang', 'reset', 'template']) want(r, k, 'boolean', where);
   want(r, 'headers', 'object', where);
   const sources = ['body', 'body_b64', 'file', 'stream_forever', 'repeat_bytes'].filter(k => r[k] !== undefined && r[k] !== false);
   if (sources.length > 1) throw new Error(`${where}: only one of ${sources.join(', ')}`);
@@ -311,7 +313,7 @@ function matchRoute(method, pathname) {
   return null;
 }
 
-async function sendHttp(req, res, r) {
+async function sendHttp(req, res, r, key) {
   if (r.delay_ms) await sleep(r.delay_ms);
   if (r.hang) return; // keep the connection, never answer
   if (r.reset) { req.socket.destroy(); return; }
@@ -326,6 +328,7 @@ async function sendHttp(req, res, r) {
     return;
   }
   let data = r.data;
+  if (r.template) data = Buffer.from(data.toString('utf8').split('{{id}}').join(String(key || '')));
   if (r.gzip) { data = zlib.gzipSync(data); headers['content-encoding'] = 'gzip'; }
   if (!r.chunked) headers['content-length'] = data.length;
   res.writeHead(r.status, headers);
@@ -354,7 +357,7 @@ function onHttp(proto) {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(out));
       } else {
-        sendHttp(req, res, resp).catch(e => { process.stderr.write(`fake backend: ${e.stack}\n`); res.destroy(); });
+        sendHttp(req, res, resp, m.key).catch(e => { process.stderr.write(`fake backend: ${e.stack}\n`); res.destroy(); });
       }
     });
   };

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Polling at the edges: a live run (HTTP trigger) whose trace is read from
+# the backend, the trigger span included; HTTPS with a CA file, with
+# insecureSkipVerify, and failing at once without either (datastore check
+# says TLS); an answer over TRACECHECK_MAX_BODY; a slow answer; a gRPC call
+# that never answers. Against the fake backend (tests/fake/backend.js), on
+# 127.0.0.1, bounded in time. Prints "N passed, N failed".
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
+data=$root/tests/data
+dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-edge.XXXXXX")
+pass=0
+fail=0
+ok() { echo "ok $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/fake.sh"
+trap 'fake_stop; rm -rf "$dir"' EXIT
+fake_setup "$dir" || { bad "npm ci in demo"; echo "$pass passed, $fail failed"; exit 1; }
+cd "$root" || exit 1
+ZID=5982fe77008310cc80f1da5e10147517
+
+datastore() { # datastore NAME TYPE BODY...
+  local name=$1 type=$2; shift 2
+  { printf 'type: DataStore\nspec:\n  id: %s\n  name: %s\n  type: %s\n  %s:\n' "$name" "$name" "$type" "$type"
+    for l in "$@"; do printf '    %s\n' "$l"; done; } >"$dir/$name.yaml"
+}
+run_json() { # run_json NAME ARGS...
+  local name=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  timeout 60 "$bin" run "$@" --format json >"$dir/$name.json" 2>"$dir/$name.err"
+  rc=$?
+  t1=$(date +%s.%N)
+  secs=$(echo "$t1 - $t0" | bc)
+}
+field() { jq -r "$2" "$dir/$1.json" 2>/dev/null; }
+expect() { # expect NAME WHAT TEST-COMMAND...
+  local name=$1 what=$2; shift 2
+  if "$@"; then ok "$name: $what"; else bad "$name: $what"; echo "  exit $rc; report: $(head -c 1500 "$dir/$name.json" 2>/dev/null)"; head -c 600 "$dir/$name.err" 2>/dev/null; fi
+}
+
+tls=
+if timeout 20 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1; then
+  tls='"tls": {"cert": "cert.pem", "key": "key.pem"},'
+fi
+cat >"$dir/s.json" <<JSON
+{"max_seconds": 120, $tls "routes": [
+  {"method": "GET", "path": "/hello", "responses": [{"body": "hello"}]},
+  {"method": "GET", "path": "/api/v2/trace/{id}", "responses": [
+    {"status": 404, "body": "not yet"},
+    {"file": "$data/sources/zipkin-template.json", "template": true, "headers": {"content-type": "application/json"}}]},
+  {"method": "GET", "prefix": "/slow/api/v2/trace/", "responses": [
+    {"file": "$data/zipkin/api-v2-trace.json", "delay_ms": 1500}]},
+  {"method": "GET", "prefix": "/big/api/v2/trace/", "responses": [{"repeat_bytes": 1048576, "chunk": "["}]}],
+ "grpc": [{"path": "/jaeger.api_v2.QueryService/GetTrace", "stream": true, "responses": [{"hang": true}]}]}
+JSON
+fake_start "$dir/s.json" || bad "the fake did not start"
+
+# ---- a live run: the HTTP trigger calls the system, the trace is read from the backend
+datastore zipkin zipkin "endpoint: http://127.0.0.1:$fake_http"
+run_json live "$data/sources/test-live.yaml" --datastore "$dir/zipkin.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
+expect live "FINISHED and passed, the trigger span and the backend's spans together" \
+  test "$rc/$(field live '.tests[0].state')/$(field live '[.tests[0].specs[].passed] | all')" = "0/FINISHED/true"
+tid=$(field live '.tests[0].trace_id')
+expect live "the backend was asked for the run's own trace id" \
+  grep -q "\"path\":\"/api/v2/trace/$tid\"" "$fake_log"
+
+# ---- HTTPS
+if [ -n "$tls" ]; then
+  datastore ca zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  settings:' "    cAFile: $dir/cert.pem"
+  run_json ca "$data/sources/test-live.yaml" --datastore "$dir/ca.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
+  expect ca "HTTPS verified with the DataStore's CA file" test "$rc/$(field ca '.tests[0].state')" = "0/FINISHED"
+  datastore skip zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  insecureSkipVerify: true'
+  run_json skip "$data/sources/test-live.yaml" --datastore "$dir/skip.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
+  expect skip "HTTPS with insecureSkipVerify" test "$rc/$(field skip '.tests[0].state')" = "0/FINISHED"
+  datastore notrust zipkin "endpoint: https://127.0.0.1:$fake_https"
+  run_json notrust "$data/sources/test-live.yaml" --datastore "$dir/notrust.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
+  expect notrust "an untrusted certificate ends the run at once, naming TLS" \
+    test "$rc/$(field notrust '.tests[0].error | test("TLS")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+  timeout 30 "$bin" datastore check "$dir/notrust.yaml" >"$dir/check.out" 2>&1
+  rc=$?
+  if [ $rc = 3 ] && grep -q '✘ TLS' "$dir/check.out" && grep -q 'hint: .*cAFile' "$dir/check.out"; then
+    ok "datastore check: TLS fails with a hint"; else bad "datastore check TLS: exit $rc"; cat "$dir/check.out"; fi
+else
+  bad "openssl could not make a test certificate"
+fi
+
+# ---- an answer over the limit, a slow answer, a gRPC call that never answers
+datastore big zipkin "endpoint: http://127.0.0.1:$fake_http/big"
+TRACECHECK_MAX_BODY=64K run_json big "$data/sources/test-zipkin.yaml" --datastore "$dir/big.yaml" --var TRACE_ID=$ZID --timeout 20s
+expect big "an answer over TRACECHECK_MAX_BODY ends the run at once, naming the limit" \
+  test "$rc/$(field big '.tests[0].error | test("larger than the limit of 65536 bytes")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+datastore slow zipkin "endpoint: http://127.0.0.1:$fake_http/slow"
+run_json slow "$data/sources/test-zipkin.yaml" --datastore "$dir/slow.yaml" --var TRACE_ID=$ZID --timeout 20s
+expect slow "slow answers (1.5 s each) still give the verdict" test "$rc/$(field slow '.tests[0].state')" = "0/FINISHED"
+datastore hang jaeger "endpoint: 127.0.0.1:$fake_grpc"
+run_json hang "$data/sources/test-zipkin.yaml" --datastore "$dir/hang.yaml" --var TRACE_ID=$ZID --timeout 2s
+expect hang "a gRPC call that never answers: TRACE_FAILED at the timeout, saying so" \
+  test "$rc/$(field hang '.tests[0].error | test("did not answer in time")')/$(echo "$secs < 6" | bc)" = "3/true/1"
+
+fake_stop
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
