@@ -3,6 +3,7 @@
  * conventions to OTLP fields the way the OpenTelemetry Collector does. */
 #include "codec/codec.h"
 #include "codec/jdom.h"
+#include "codec/jaeger_map.h"
 #include "codec/limits.h"
 
 #include <errno.h>
@@ -153,23 +154,6 @@ static int typed_list(jctx *c, const json_t *obj, const char *field, uint32_t ex
     return 0;
 }
 
-static const char *str_or_empty(const tc_value *v)
-{
-    return v->type == TC_V_STRING ? v->u.str : "";
-}
-
-/* Renames attribute `from` to `to` unless `to` is already there. */
-static void rename_attr(tc_attr *attrs, uint32_t n, const char *from, const char *to)
-{
-    if (attr_find(attrs, n, to, strlen(to)))
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(attrs[i].key, from) == 0) {
-            attrs[i].key = to;
-            attrs[i].key_len = (uint32_t)strlen(to);
-        }
-}
-
 /* A process object {"serviceName", "tags"} as a resource. */
 static int process_resource(jctx *c, const json_t *proc, const trace_resource **out)
 {
@@ -189,14 +173,14 @@ static int process_resource(jctx *c, const json_t *proc, const trace_resource **
         attrs[0].value = jdom_string_value(svc);
         n++;
     }
-    rename_attr(attrs, n, "hostname", "host.name");
+    jaeger_rename_attr(attrs, n, "hostname", "host.name");
     tc_value ver;
     if (!attr_find(attrs, n, "opencensus.exporterversion", 26) &&
         jdom_take(attrs, &n, "jaeger.version", &ver)) {
-        char *s = arena_alloc(d->a, strlen(str_or_empty(&ver)) + 8);
+        char *s = arena_alloc(d->a, strlen(jaeger_str_or_empty(&ver)) + 8);
         if (!s)
             return jdom_fail(d, TC_ERR_NOMEM, NULL, "out of memory");
-        sprintf(s, "Jaeger-%s", str_or_empty(&ver));
+        sprintf(s, "Jaeger-%s", jaeger_str_or_empty(&ver));
         jdom_put(attrs, &n, "opencensus.exporterversion", jdom_string_value(s));
     }
     trace_resource *r = arena_calloc(d->a, 1, sizeof *r);
@@ -342,7 +326,7 @@ static int span_logs(jctx *c, const json_t *sp, trace_span *s)
         if (rc || (rc = typed_list(c, log, "fields", 0, &ev[i].attrs, &ev[i].n_attrs)))
             return rc;
         tc_value name;
-        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? str_or_empty(&name) : "";
+        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? jaeger_str_or_empty(&name) : "";
     }
     d->path[plen] = '\0';
     s->events = ev;
@@ -350,73 +334,6 @@ static int span_logs(jctx *c, const json_t *sp, trace_span *s)
     return 0;
 }
 
-static trace_kind kind_of(const char *s)
-{
-    static const char *names[] = {"internal", "server", "client", "producer", "consumer"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0)
-            return (trace_kind)(i + 1);
-    return TRACE_KIND_UNSPECIFIED;
-}
-
-/* http.status_code as a number: from an int or a decimal string; -1 if neither. */
-static long long http_code(const tc_value *v)
-{
-    if (v->type == TC_V_INT)
-        return v->u.i;
-    if (v->type == TC_V_STRING && v->len > 0 && v->len < 12) {
-        char *end;
-        long long x = strtoll(v->u.str, &end, 10);
-        if (!*end)
-            return x;
-    }
-    return -1;
-}
-
-/* Span status from Jaeger's conventions: error=true wins; then
- * otel.status_code (+ otel.status_description); then an HTTP status code. */
-static void span_status(trace_span *s)
-{
-    tc_value v;
-    bool set = false;
-    const tc_attr *err = attr_find(s->attrs, s->n_attrs, "error", 5);
-    if (err && err->value.type == TC_V_BOOL && err->value.u.b) {
-        jdom_take(s->attrs, &s->n_attrs, "error", NULL);
-        s->status_code = TRACE_STATUS_ERROR;
-        set = true;
-        const tc_attr *m;
-        if (jdom_take(s->attrs, &s->n_attrs, "otel.status_description", &v))
-            s->status_message = str_or_empty(&v);
-        else if ((m = attr_find(s->attrs, s->n_attrs, "http.status_message", 19)))
-            s->status_message = str_or_empty(&m->value);
-    }
-    if (jdom_take(s->attrs, &s->n_attrs, "otel.status_code", &v)) {
-        if (!set) {
-            const char *code = str_or_empty(&v);
-            s->status_code = strcasecmp(code, "OK") == 0      ? TRACE_STATUS_OK
-                             : strcasecmp(code, "ERROR") == 0 ? TRACE_STATUS_ERROR
-                                                              : TRACE_STATUS_UNSET;
-            if (jdom_take(s->attrs, &s->n_attrs, "otel.status_description", &v))
-                s->status_message = str_or_empty(&v);
-        }
-        return;
-    }
-    const tc_attr *hc = attr_find(s->attrs, s->n_attrs, "http.status_code", 16);
-    if (set || !hc)
-        return;
-    long long code = http_code(&hc->value);
-    if (code < 0)
-        return;
-    bool error = code < 100 || code >= 399;
-    if (code >= 400 && code < 500 && s->kind == TRACE_KIND_SERVER)
-        error = false;
-    if (error) {
-        s->status_code = TRACE_STATUS_ERROR;
-        const tc_attr *m = attr_find(s->attrs, s->n_attrs, "http.status_message", 19);
-        if (m)
-            s->status_message = str_or_empty(&m->value);
-    }
-}
 
 static int decode_span(jctx *c, const json_t *sp)
 {
@@ -443,18 +360,18 @@ static int decode_span(jctx *c, const json_t *sp)
     const char *scope_name = "", *scope_version = "";
     if (jdom_take(s->attrs, &s->n_attrs, "otel.scope.name", &v) ||
         jdom_take(s->attrs, &s->n_attrs, "otel.library.name", &v)) {
-        scope_name = str_or_empty(&v);
+        scope_name = jaeger_str_or_empty(&v);
         if (jdom_take(s->attrs, &s->n_attrs, "otel.scope.version", &ver) ||
             jdom_take(s->attrs, &s->n_attrs, "otel.library.version", &ver))
-            scope_version = str_or_empty(&ver);
+            scope_version = jaeger_str_or_empty(&ver);
     }
     if (!(s->scope = jdom_scope(d, scope_name, scope_version)))
         return jdom_fail(d, TC_ERR_NOMEM, NULL, "out of memory");
     if (jdom_take(s->attrs, &s->n_attrs, "span.kind", &v))
-        s->kind = (uint8_t)kind_of(str_or_empty(&v));
-    span_status(s);
+        s->kind = (uint8_t)jaeger_kind_of(jaeger_str_or_empty(&v));
+    jaeger_span_status(s);
     if (jdom_take(s->attrs, &s->n_attrs, "w3c.tracestate", &v))
-        s->trace_state = str_or_empty(&v);
+        s->trace_state = jaeger_str_or_empty(&v);
     if ((rc = span_logs(c, sp, s)) || (rc = span_resource(c, sp, &s->resource)))
         return rc;
     return trace_set_add_span(d->ts, s, d->e);

@@ -10,6 +10,7 @@
  * stays one span's worth), converted, and freed. Spans are numbered from 0
  * in body order in error messages. */
 #include "codec/jaeger_pb.h"
+#include "codec/jaeger_map.h"
 #include "codec/jdom.h"
 #include "codec/limits.h"
 #include "codec/strshare.h"
@@ -364,23 +365,6 @@ static int kv_list(pctx *c, pb_kv *const *kvs, size_t n, const char *field, uint
     return 0;
 }
 
-static const char *str_or_empty(const tc_value *v)
-{
-    return v->type == TC_V_STRING ? v->u.str : "";
-}
-
-/* Renames attribute `from` to `to` unless `to` is already there. */
-static void rename_attr(tc_attr *attrs, uint32_t n, const char *from, const char *to)
-{
-    if (attr_find(attrs, n, to, strlen(to)))
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(attrs[i].key, from) == 0) {
-            attrs[i].key = to;
-            attrs[i].key_len = (uint32_t)strlen(to);
-        }
-}
-
 /* A Process as a resource: service.name first, then its tags (hostname
  * as host.name, jaeger.version as opencensus.exporterversion). */
 static int process_resource(pctx *c, const pb_process *proc, const trace_resource **out)
@@ -400,14 +384,14 @@ static int process_resource(pctx *c, const pb_process *proc, const trace_resourc
         attrs[0].value = jdom_string_value(svc);
         n++;
     }
-    rename_attr(attrs, n, "hostname", "host.name");
+    jaeger_rename_attr(attrs, n, "hostname", "host.name");
     tc_value ver;
     if (!attr_find(attrs, n, "opencensus.exporterversion", 26) &&
         jdom_take(attrs, &n, "jaeger.version", &ver)) {
-        char *s = arena_alloc(c->d.a, strlen(str_or_empty(&ver)) + 8);
+        char *s = arena_alloc(c->d.a, strlen(jaeger_str_or_empty(&ver)) + 8);
         if (!s)
             return nomem(c);
-        sprintf(s, "Jaeger-%s", str_or_empty(&ver));
+        sprintf(s, "Jaeger-%s", jaeger_str_or_empty(&ver));
         jdom_put(attrs, &n, "opencensus.exporterversion", jdom_string_value(s));
     }
     trace_resource *r = arena_calloc(c->d.a, 1, sizeof *r);
@@ -588,80 +572,13 @@ static int span_logs(pctx *c, const pb_span *ps, trace_span *s)
         if (rc || (rc = kv_list(c, log->fields, log->n_fields, f, 0, &ev[i].attrs, &ev[i].n_attrs)))
             return rc;
         tc_value name;
-        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? str_or_empty(&name) : "";
+        ev[i].name = jdom_take(ev[i].attrs, &ev[i].n_attrs, "event", &name) ? jaeger_str_or_empty(&name) : "";
     }
     s->events = ev;
     s->n_events = (uint32_t)n;
     return 0;
 }
 
-static trace_kind kind_of(const char *s)
-{
-    static const char *names[] = {"internal", "server", "client", "producer", "consumer"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0)
-            return (trace_kind)(i + 1);
-    return TRACE_KIND_UNSPECIFIED;
-}
-
-/* http.status_code as a number: from an int or a decimal string; -1 if neither. */
-static long long http_code(const tc_value *v)
-{
-    if (v->type == TC_V_INT)
-        return v->u.i;
-    if (v->type == TC_V_STRING && v->len > 0 && v->len < 12) {
-        char *end;
-        long long x = strtoll(v->u.str, &end, 10);
-        if (!*end)
-            return x;
-    }
-    return -1;
-}
-
-/* Span status from Jaeger's conventions: error=true wins; then
- * otel.status_code (+ otel.status_description); then an HTTP status code. */
-static void span_status(trace_span *s)
-{
-    tc_value v;
-    bool set = false;
-    const tc_attr *err = attr_find(s->attrs, s->n_attrs, "error", 5);
-    if (err && err->value.type == TC_V_BOOL && err->value.u.b) {
-        jdom_take(s->attrs, &s->n_attrs, "error", NULL);
-        s->status_code = TRACE_STATUS_ERROR;
-        set = true;
-        const tc_attr *m;
-        if (jdom_take(s->attrs, &s->n_attrs, "otel.status_description", &v))
-            s->status_message = str_or_empty(&v);
-        else if ((m = attr_find(s->attrs, s->n_attrs, "http.status_message", 19)))
-            s->status_message = str_or_empty(&m->value);
-    }
-    if (jdom_take(s->attrs, &s->n_attrs, "otel.status_code", &v)) {
-        if (!set) {
-            const char *code = str_or_empty(&v);
-            s->status_code = strcasecmp(code, "OK") == 0      ? TRACE_STATUS_OK
-                             : strcasecmp(code, "ERROR") == 0 ? TRACE_STATUS_ERROR
-                                                              : TRACE_STATUS_UNSET;
-            if (jdom_take(s->attrs, &s->n_attrs, "otel.status_description", &v))
-                s->status_message = str_or_empty(&v);
-        }
-        return;
-    }
-    const tc_attr *hc = attr_find(s->attrs, s->n_attrs, "http.status_code", 16);
-    if (set || !hc)
-        return;
-    long long code = http_code(&hc->value);
-    if (code < 0)
-        return;
-    bool error = code < 100 || code >= 399;
-    if (code >= 400 && code < 500 && s->kind == TRACE_KIND_SERVER)
-        error = false;
-    if (error) {
-        s->status_code = TRACE_STATUS_ERROR;
-        const tc_attr *m = attr_find(s->attrs, s->n_attrs, "http.status_message", 19);
-        if (m)
-            s->status_message = str_or_empty(&m->value);
-    }
-}
 
 static int convert_span(pctx *c, const pb_span *ps, const uint8_t *wire, size_t n)
 {
@@ -693,18 +610,18 @@ static int convert_span(pctx *c, const pb_span *ps, const uint8_t *wire, size_t 
     const char *scope_name = "", *scope_version = "";
     if (jdom_take(s->attrs, &s->n_attrs, "otel.scope.name", &v) ||
         jdom_take(s->attrs, &s->n_attrs, "otel.library.name", &v)) {
-        scope_name = str_or_empty(&v);
+        scope_name = jaeger_str_or_empty(&v);
         if (jdom_take(s->attrs, &s->n_attrs, "otel.scope.version", &ver) ||
             jdom_take(s->attrs, &s->n_attrs, "otel.library.version", &ver))
-            scope_version = str_or_empty(&ver);
+            scope_version = jaeger_str_or_empty(&ver);
     }
     if (!(s->scope = jdom_scope(&c->d, scope_name, scope_version)))
         return nomem(c);
     if (jdom_take(s->attrs, &s->n_attrs, "span.kind", &v))
-        s->kind = (uint8_t)kind_of(str_or_empty(&v));
-    span_status(s);
+        s->kind = (uint8_t)jaeger_kind_of(jaeger_str_or_empty(&v));
+    jaeger_span_status(s);
     if (jdom_take(s->attrs, &s->n_attrs, "w3c.tracestate", &v))
-        s->trace_state = str_or_empty(&v);
+        s->trace_state = jaeger_str_or_empty(&v);
     if ((rc = span_logs(c, ps, s)) || (rc = span_resource(c, ps, wire, n, &s->resource)))
         return rc;
     return trace_set_add_span(c->d.ts, s, c->d.e);

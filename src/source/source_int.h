@@ -17,7 +17,6 @@ struct source {
     int grpc_status;          /* -1 until a grpc-status header or trailer was seen */
     char grpc_message[256];
     bool v3;                  /* jaeger: the api_v3 service answered where api_v2 did not */
-    bool tempo_json;          /* tempo: the server ignored Accept: application/protobuf */
 };
 
 typedef struct src_request {
@@ -62,6 +61,22 @@ source_status src_tempo_fetch(source *s, const uint8_t tid[16], trace_set *ts, u
 source_status src_zipkin_fetch(source *s, const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e);
 source_status src_search_fetch(source *s, const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e);
 source_status src_xray_fetch(source *s, const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e);
+
+/* GET {endpoint}/{path}{trace id in hex} with `accept`, and decodes the
+ * answer as `fmt` (a tracefile_format; -1: JSON formats when the answer
+ * says JSON, else OTLP protobuf). An answer without a span of tid is
+ * SOURCE_NOT_FOUND. */
+source_status src_get_trace(source *s, const char *path, const char *accept, int fmt, const uint8_t tid[16],
+                            trace_set *ts, uint64_t deadline_ns, tc_error *e);
+
+/* Decodes one message of a gRPC answer into ts. */
+typedef int (*src_msg_decoder)(trace_set *ts, const uint8_t *buf, size_t len, tc_error *e);
+
+/* One gRPC call (src_grpc) whose answer messages hold spans: each is
+ * decoded with `decode`; an answer without a span of tid is
+ * SOURCE_NOT_FOUND. */
+source_status src_grpc_trace(source *s, const char *method, const void *req, size_t len, src_msg_decoder decode,
+                             const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e);
 
 /* Decodes s->body as a trace body (OTLP, Jaeger, Zipkin: tracefile_decode
  * with fmt) into ts; a body tracecheck cannot read is SOURCE_FATAL with the

@@ -10,6 +10,7 @@
 #include "receiver/spanbuf.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,4 +541,52 @@ const char *source_status_name(source_status st)
     case SOURCE_FATAL: return "fatal";
     }
     return "?";
+}
+
+source_status src_get_trace(source *s, const char *path, const char *accept, int fmt, const uint8_t tid[16],
+                            trace_set *ts, uint64_t deadline_ns, tc_error *e)
+{
+    char hex[33], suffix[300];
+    hex_encode(tid, 16, hex);
+    snprintf(suffix, sizeof suffix, "%s%s", path, hex);
+    tc_buf url;
+    buf_init(&url, 1 << 16);
+    src_url(s->c, s->c->endpoint, suffix, &url);
+    src_request rq = {.method = "GET", .url = buf_str(&url), .accept = accept};
+    long status;
+    source_status st = src_http(s, &rq, deadline_ns, &status, e);
+    if (st == SOURCE_FOUND) {
+        if (fmt < 0)
+            fmt = strstr(s->content_type, "json") ? TF_AUTO : TF_OTLP_PROTO;
+        st = src_decode_body(s, ts, fmt, buf_str(&url), e);
+        if (st == SOURCE_FOUND && !trace_set_find(ts, tid)) {
+            tc_error_set(e, TC_ERR_IO, "%s: the trace is not there yet (no span in the answer)", buf_str(&url));
+            st = SOURCE_NOT_FOUND;
+        }
+    }
+    buf_free(&url);
+    return st;
+}
+
+source_status src_grpc_trace(source *s, const char *method, const void *req, size_t len, src_msg_decoder decode,
+                             const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e)
+{
+    const uint8_t **msgs = NULL;
+    size_t *lens = NULL, n = 0;
+    source_status st = src_grpc(s, method, req, len, deadline_ns, &msgs, &lens, &n, e);
+    for (size_t i = 0; st == SOURCE_FOUND && i < n; i++) {
+        tc_error de;
+        if (decode(ts, msgs[i], lens[i], &de)) {
+            tc_error_set(e, TC_ERR_INPUT, "%s (gRPC %s): cannot read message %zu of the answer: %s", s->c->endpoint,
+                         method, i + 1, de.msg);
+            st = SOURCE_FATAL;
+        }
+    }
+    if (st == SOURCE_FOUND && !trace_set_find(ts, tid)) {
+        tc_error_set(e, TC_ERR_IO, "%s: the trace is not there yet (no span in the answer)", s->c->endpoint);
+        st = SOURCE_NOT_FOUND;
+    }
+    free(msgs);
+    free(lens);
+    return st;
 }
