@@ -7,34 +7,8 @@
 # signed with SigV4; `datastore check` hints at 16686 vs 16685.
 # Everything on 127.0.0.1, bounded in time. Prints "N passed, N failed".
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
-data=$root/tests/data
-dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-polling.XXXXXX")
-pass=0
-fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-. "$(dirname "$0")/lib/fake.sh"
-trap 'fake_stop; rm -rf "$dir"' EXIT
-fake_setup "$dir" || { bad "npm ci in demo"; echo "$pass passed, $fail failed"; exit 1; }
-cd "$root" || exit 1
-
-datastore() { # datastore NAME TYPE BODY... : writes $dir/NAME.yaml
-  local name=$1 type=$2; shift 2
-  { printf 'type: DataStore\nspec:\n  id: %s\n  name: %s\n  type: %s\n  %s:\n' "$name" "$name" "$type" "$type"
-    for l in "$@"; do printf '    %s\n' "$l"; done; } >"$dir/$name.yaml"
-}
-run_json() { # run_json NAME ARGS... : JSON report in $dir/NAME.json, exit status in $rc
-  local name=$1; shift
-  timeout 90 "$bin" run "$@" --format json >"$dir/$name.json" 2>"$dir/$name.err"
-  rc=$?
-}
-field() { jq -r "$2" "$dir/$1.json" 2>/dev/null; }
-expect() { # expect NAME WHAT TEST-COMMAND...
-  local name=$1 what=$2; shift 2
-  if "$@"; then ok "$name: $what"; else bad "$name: $what"; echo "  exit $rc; report: $(head -c 1500 "$dir/$name.json" 2>/dev/null)"; head -c 600 "$dir/$name.err" 2>/dev/null; fi
-}
+. "$(dirname "$0")/lib/poll.sh"
+poll_setup polling
 
 # ---- Jaeger gRPC api_v2: NOT_FOUND, then the trace streamed in two SpansResponseChunk messages
 JID=00000000000000000000000000000011
@@ -123,6 +97,4 @@ expect xray "requests are signed with SigV4 for xray in the region, the body nam
   = 'true true {"TraceIds":["1-5d82881a-0a9126e92a73e971eed891b9"]}'
 expect xray "the secret key appears nowhere in the report" test "$(grep -c wJalrXUtnFEMIxK7MDENGbPxRfiCY "$dir/xray.json" "$dir/xray.err" | awk -F: '{s+=$2} END {print s}')" = 0
 
-fake_stop
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+poll_done

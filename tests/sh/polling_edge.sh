@@ -6,39 +6,9 @@
 # that never answers. Against the fake backend (tests/fake/backend.js), on
 # 127.0.0.1, bounded in time. Prints "N passed, N failed".
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
-data=$root/tests/data
-dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-edge.XXXXXX")
-pass=0
-fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-. "$(dirname "$0")/lib/fake.sh"
-trap 'fake_stop; rm -rf "$dir"' EXIT
-fake_setup "$dir" || { bad "npm ci in demo"; echo "$pass passed, $fail failed"; exit 1; }
-cd "$root" || exit 1
+. "$(dirname "$0")/lib/poll.sh"
+poll_setup edge
 ZID=5982fe77008310cc80f1da5e10147517
-
-datastore() { # datastore NAME TYPE BODY...
-  local name=$1 type=$2; shift 2
-  { printf 'type: DataStore\nspec:\n  id: %s\n  name: %s\n  type: %s\n  %s:\n' "$name" "$name" "$type" "$type"
-    for l in "$@"; do printf '    %s\n' "$l"; done; } >"$dir/$name.yaml"
-}
-run_json() { # run_json NAME ARGS...
-  local name=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  timeout 60 "$bin" run "$@" --format json >"$dir/$name.json" 2>"$dir/$name.err"
-  rc=$?
-  t1=$(date +%s.%N)
-  secs=$(echo "$t1 - $t0" | bc)
-}
-field() { jq -r "$2" "$dir/$1.json" 2>/dev/null; }
-expect() { # expect NAME WHAT TEST-COMMAND...
-  local name=$1 what=$2; shift 2
-  if "$@"; then ok "$name: $what"; else bad "$name: $what"; echo "  exit $rc; report: $(head -c 1500 "$dir/$name.json" 2>/dev/null)"; head -c 600 "$dir/$name.err" 2>/dev/null; fi
-}
 
 tls=
 if timeout 20 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
@@ -100,6 +70,4 @@ run_json hang "$data/sources/test-zipkin.yaml" --datastore "$dir/hang.yaml" --va
 expect hang "a gRPC call that never answers: TRACE_FAILED at the timeout, saying so" \
   test "$rc/$(field hang '.tests[0].error | test("did not answer in time")')/$(echo "$secs < 6" | bc)" = "3/true/1"
 
-fake_stop
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+poll_done

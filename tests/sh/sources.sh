@@ -11,41 +11,10 @@
 # `datastore check` says what it found. Everything on 127.0.0.1, bounded in
 # time. Prints "N passed, N failed".
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
-data=$root/tests/data
-dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-sources.XXXXXX")
-pass=0
-fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-. "$(dirname "$0")/lib/fake.sh"
-trap 'fake_stop; rm -rf "$dir"' EXIT
-fake_setup "$dir" || { bad "npm ci in demo"; echo "$pass passed, $fail failed"; exit 1; }
-cd "$root" || exit 1
-
+. "$(dirname "$0")/lib/poll.sh"
+poll_setup sources
 TEMPO_ID=000000000000000060ba2abb44f13eae
 ZIPKIN_ID=5982fe77008310cc80f1da5e10147517
-
-datastore() { # datastore NAME TYPE BODY... : writes $dir/NAME.yaml
-  local name=$1 type=$2; shift 2
-  { printf 'type: DataStore\nspec:\n  id: %s\n  name: %s\n  type: %s\n  %s:\n' "$name" "$name" "$type" "$type"
-    for l in "$@"; do printf '    %s\n' "$l"; done; } >"$dir/$name.yaml"
-}
-run_json() { # run_json NAME ARGS... : tracecheck run, JSON report in $dir/NAME.json, exit status in $rc, seconds in $secs
-  local name=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  timeout 60 "$bin" run "$@" --format json >"$dir/$name.json" 2>"$dir/$name.err"
-  rc=$?
-  t1=$(date +%s.%N)
-  secs=$(echo "$t1 - $t0" | bc)
-}
-field() { jq -r "$2" "$dir/$1.json" 2>/dev/null; }
-expect() { # expect NAME CONDITION-DESCRIPTION TEST-COMMAND...
-  local name=$1 what=$2; shift 2
-  if "$@"; then ok "$name: $what"; else bad "$name: $what"; echo "  exit $rc; report: $(head -c 1500 "$dir/$name.json" 2>/dev/null)"; head -c 600 "$dir/$name.err" 2>/dev/null; fi
-}
 
 # ---- Tempo over HTTP, JSON bodies: 404, then a span whose parent is missing, then the whole trace
 cat >"$dir/tempo-grow.json" <<JSON
@@ -169,6 +138,4 @@ run_json nohost "$data/sources/test-zipkin.yaml" --datastore "$dir/nohost.yaml" 
 expect nohost "an unknown host ends the run at once" \
   test "$rc/$(field nohost '.tests[0].error | test("cannot resolve")')/$(echo "$secs < 10" | bc)" = "3/true/1"
 
-fake_stop
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+poll_done
