@@ -57,7 +57,8 @@ void help_run(FILE *out)
           "  -h, --help             show this help\n\n"
           "Environment: TRACECHECK_THREADS=N evaluates large traces with N threads\n"
           "(default: one per processor online, at most 8); TRACECHECK_MAX_BODY=N[K|M|G]\n"
-          "caps one answer of a backend (default 256M).\n\n"
+          "caps one answer of a backend (default 256M), TRACECHECK_MAX_SPANS the spans\n"
+          "of a polled trace (default 1000000).\n\n"
           "Exit status: 0 all passed, 1 a spec failed, 2 bad input or usage,\n"
           "3 run error (trigger failed, trace not found or incomplete).\n",
           out);

@@ -283,8 +283,9 @@ static int await_backend(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8]
             trace_set_free(&ts);
             break;
         }
-        if (n > SOURCE_MAX_SPANS) {
-            *why = fmt(a, "the trace has %u spans, more than tracecheck reads (%u)", n, SOURCE_MAX_SPANS);
+        if (n > source_max_spans()) {
+            *why = fmt(a, "the trace has %u spans, more than tracecheck reads (%u, TRACECHECK_MAX_SPANS)", n,
+                       source_max_spans());
             trace_set_free(&ts);
             break;
         }

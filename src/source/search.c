@@ -84,9 +84,9 @@ source_status src_search_fetch(source *s, const uint8_t tid[16], trace_set *ts, 
             if (st != SOURCE_FOUND)
                 break;
             trace *t = trace_set_find(ts, tid);
-            if (t && t->n_spans > SOURCE_MAX_SPANS) {
+            if (t && t->n_spans > source_max_spans()) {
                 free(pg.last_sort);
-                tc_error_set(e, TC_ERR_LIMIT, "the trace has more than %u spans", SOURCE_MAX_SPANS);
+                tc_error_set(e, TC_ERR_LIMIT, "the trace has more than %u spans (TRACECHECK_MAX_SPANS)", source_max_spans());
                 st = SOURCE_FATAL;
                 break;
             }

@@ -1,6 +1,7 @@
 /* source.c - one poll of a backend: dispatches to the backend's file. */
 #include "source_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 source_status source_fetch(source *s, const uint8_t tid[16], trace_set *ts, uint64_t deadline_ns, tc_error *e)
@@ -24,4 +25,16 @@ source_status source_fetch(source *s, const uint8_t tid[16], trace_set *ts, uint
 const source_config *source_config_of(const source *s)
 {
     return s->c;
+}
+
+uint32_t source_max_spans(void)
+{
+    const char *v = getenv("TRACECHECK_MAX_SPANS");
+    if (v && *v) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*end && n > 0 && n <= 100000000ul)
+            return (uint32_t)n;
+    }
+    return SOURCE_MAX_SPANS;
 }

@@ -30,7 +30,7 @@
 
 #define SOURCE_MAX_BODY ((size_t)256 << 20)  /* bytes of one response (after any gzip layer);
                                                 TRACECHECK_MAX_BODY=N[K|M|G] sets it, up to 1 GB */
-#define SOURCE_MAX_SPANS 1000000u            /* spans of one polled trace */
+#define SOURCE_MAX_SPANS 1000000u            /* spans of one polled trace (default of source_max_spans) */
 #define SOURCE_MAX_PAGES 1000                /* pages of one paged search */
 #define SOURCE_PAGE_SIZE 10000u              /* documents asked for per page (search backends) */
 #define SOURCE_REQUEST_TIMEOUT_NS (15ull * 1000000000ull) /* one request, at most */
@@ -111,6 +111,11 @@ typedef struct source source;
 /* Opens a poller for c (which must outlive it). No network I/O yet.
  * Returns 0, TC_ERR_UNSUPPORTED for SOURCE_RECEIVER, or TC_ERR_NOMEM. */
 int source_open(const source_config *c, source **out, tc_error *e);
+
+/* The most spans a polled trace may have: SOURCE_MAX_SPANS, or
+ * TRACECHECK_MAX_SPANS from the environment. Past it a poll fails (fatal)
+ * before more is read. */
+uint32_t source_max_spans(void);
 
 /* The config the poller was opened with. */
 const source_config *source_config_of(const source *s);

@@ -285,6 +285,32 @@ static source_status maybe_inflate(source *s, const char *target, tc_error *e)
     return SOURCE_FOUND;
 }
 
+/* tls.serverName: the URL names the server by that name (SNI and the
+ * certificate check use it) while the connection goes to the real host
+ * (CURLOPT_CONNECT_TO). Sets the URL on the handle; *ct and *u (freed by
+ * the caller with curl_slist_free_all / curl_free) keep what it uses. */
+static void set_url(source *s, const char *url, struct curl_slist **ct, char **u)
+{
+    *ct = NULL;
+    *u = NULL;
+    const char *sn = s->c->server_name;
+    CURLU *h = sn && s->c->tls ? curl_url() : NULL;
+    char *host = NULL, *port = NULL;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        curl_url_set(h, CURLUPART_HOST, sn, 0) == CURLUE_OK && curl_url_get(h, CURLUPART_URL, u, 0) == CURLUE_OK) {
+        char map[600];
+        snprintf(map, sizeof map, "%s:%s:%s:%s", sn, port, host, port);
+        *ct = curl_slist_append(NULL, map);
+        curl_easy_setopt(s->curl, CURLOPT_CONNECT_TO, *ct);
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(h);
+    curl_easy_setopt(s->curl, CURLOPT_URL, *u ? *u : url);
+}
+
 source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, long *status, tc_error *e)
 {
     *status = 0;
@@ -292,10 +318,10 @@ source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, l
     CURL *h = s->curl;
     const char *extra[8];
     size_t n_extra = 0;
-    char ct[160], ac[160];
+    char ctype[160], ac[160];
     if (rq->content_type) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", rq->content_type);
-        extra[n_extra++] = ct;
+        snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->content_type);
+        extra[n_extra++] = ctype;
     }
     if (rq->accept) {
         snprintf(ac, sizeof ac, "Accept: %s", rq->accept);
@@ -306,7 +332,9 @@ source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, l
     struct curl_slist *hl = header_list(s->c, extra, n_extra);
     if (!hl)
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory"), SOURCE_FATAL;
-    curl_easy_setopt(h, CURLOPT_URL, rq->url);
+    struct curl_slist *ct;
+    char *u;
+    set_url(s, rq->url, &ct, &u);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     /* HTTP/1.1 with keep-alive: libcurl up to 7.88 fails the second request
        of an easy handle on a reused HTTP/2 connection */
@@ -327,6 +355,9 @@ source_status src_http(source *s, const src_request *rq, uint64_t deadline_ns, l
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hl);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+    curl_slist_free_all(ct);
+    curl_free(u);
     if (rc != CURLE_OK)
         return curl_failure(s, rc, rq->url, e);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -383,7 +414,7 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
         left = SOURCE_REQUEST_TIMEOUT_NS;
     char tmo[64];
     snprintf(tmo, sizeof tmo, "grpc-timeout: %llum", (unsigned long long)(left / 1000000ull + 1));
-    const char *extra[] = {"Content-Type: application/grpc", "TE: trailers", "grpc-accept-encoding: identity,gzip",
+    const char *extra[] = {"Content-Type: application/grpc", "TE: trailers", "grpc-accept-encoding: identity",
                            tmo};
     struct curl_slist *hl = header_list(c, extra, 4);
     if (!hl) {
@@ -391,7 +422,9 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
         buf_free(&frame);
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory"), SOURCE_FATAL;
     }
-    curl_easy_setopt(h, CURLOPT_URL, buf_str(&url));
+    struct curl_slist *ct;
+    char *u;
+    set_url(s, buf_str(&url), &ct, &u);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
                      c->tls ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
@@ -404,6 +437,9 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hl);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
+    curl_slist_free_all(ct);
+    curl_free(u);
     source_status st = SOURCE_FOUND;
     char target[300];
     snprintf(target, sizeof target, "%s (gRPC %s)", ep, path);
@@ -460,7 +496,7 @@ source_status src_grpc(source *s, const char *path, const void *req, size_t len,
         size_t off = 0, k = 0;
         for (; off + 5 <= blen && k < cnt; k++) {
             size_t m = (size_t)b[off + 1] << 24 | (size_t)b[off + 2] << 16 | (size_t)b[off + 3] << 8 | b[off + 4];
-            if (b[off] & 1) { /* compressed with grpc-encoding: we asked for identity or gzip */
+            if (b[off] & 1) { /* compressed: we asked for identity */
                 free(ms);
                 free(ls);
                 tc_error_set(e, TC_ERR_UNSUPPORTED, "%s sent a compressed gRPC message; tracecheck asks for identity",

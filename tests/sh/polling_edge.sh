@@ -2,7 +2,8 @@
 # Polling at the edges: a live run (HTTP trigger) whose trace is read from
 # the backend, the trigger span included; HTTPS with a CA file, with
 # insecureSkipVerify, and failing at once without either (datastore check
-# says TLS); an answer over TRACECHECK_MAX_BODY; a slow answer; a gRPC call
+# says TLS), tls.serverName; an answer over TRACECHECK_MAX_BODY, a trace
+# over TRACECHECK_MAX_SPANS; a slow answer; a gRPC call
 # that never answers. Against the fake backend (tests/fake/backend.js), on
 # 127.0.0.1, bounded in time. Prints "N passed, N failed".
 set -u
@@ -11,8 +12,8 @@ poll_setup edge
 ZID=5982fe77008310cc80f1da5e10147517
 
 tls=
-if timeout 20 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -addext "subjectAltName=IP:127.0.0.1" -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1; then
+if timeout 20 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=backend.test \
+  -addext "subjectAltName=DNS:backend.test" -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1; then
   tls='"tls": {"cert": "cert.pem", "key": "key.pem"},'
 fi
 cat >"$dir/s.json" <<JSON
@@ -39,9 +40,13 @@ expect live "the backend was asked for the run's own trace id" \
 
 # ---- HTTPS
 if [ -n "$tls" ]; then
-  datastore ca zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  settings:' "    cAFile: $dir/cert.pem"
+  datastore ca zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  serverName: backend.test' '  settings:' "    cAFile: $dir/cert.pem"
   run_json ca "$data/sources/test-live.yaml" --datastore "$dir/ca.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
-  expect ca "HTTPS verified with the DataStore's CA file" test "$rc/$(field ca '.tests[0].state')" = "0/FINISHED"
+  expect ca "HTTPS verified with the DataStore's CA file and server name" test "$rc/$(field ca '.tests[0].state')" = "0/FINISHED"
+  datastore noname zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  settings:' "    cAFile: $dir/cert.pem"
+  run_json noname "$data/sources/test-live.yaml" --datastore "$dir/noname.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
+  expect noname "without the server name the certificate does not match: TLS fails at once" \
+    test "$rc/$(field noname '.tests[0].error | test("TLS")')/$(echo "$secs < 5" | bc)" = "3/true/1"
   datastore skip zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  insecureSkipVerify: true'
   run_json skip "$data/sources/test-live.yaml" --datastore "$dir/skip.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
   expect skip "HTTPS with insecureSkipVerify" test "$rc/$(field skip '.tests[0].state')" = "0/FINISHED"
@@ -62,6 +67,18 @@ datastore big zipkin "endpoint: http://127.0.0.1:$fake_http/big"
 TRACECHECK_MAX_BODY=64K run_json big "$data/sources/test-zipkin.yaml" --datastore "$dir/big.yaml" --var TRACE_ID=$ZID --timeout 20s
 expect big "an answer over TRACECHECK_MAX_BODY ends the run at once, naming the limit" \
   test "$rc/$(field big '.tests[0].error | test("larger than the limit of 65536 bytes")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+cat >"$dir/many.json" <<JSON
+{"max_seconds": 60, "routes": [{"method": "POST", "path": "/traces/_search",
+  "opensearch_generate": {"spans": 25000, "services": 2}}]}
+JSON
+fake_stop
+fake_start "$dir/many.json" || bad "the fake did not start"
+datastore many opensearch 'addresses:' "  - http://127.0.0.1:$fake_http" 'index: traces'
+TRACECHECK_MAX_SPANS=15000 run_json many "$data/sources/test-zipkin.yaml" --datastore "$dir/many.yaml" --var TRACE_ID=$ZID --timeout 20s
+expect many "a trace over TRACECHECK_MAX_SPANS ends the run at once, naming the limit, after 2 of 3 pages" \
+  test "$rc/$(field many '.tests[0].error | test("more than 15000 spans")')/$(wc -l <"$fake_log")" = "3/true/2"
+fake_stop
+fake_start "$dir/s.json" || bad "the fake did not start"
 datastore slow zipkin "endpoint: http://127.0.0.1:$fake_http/slow"
 run_json slow "$data/sources/test-zipkin.yaml" --datastore "$dir/slow.yaml" --var TRACE_ID=$ZID --timeout 20s
 expect slow "slow answers (1.5 s each) still give the verdict" test "$rc/$(field slow '.tests[0].state')" = "0/FINISHED"
