@@ -19,7 +19,8 @@ void help_convert(FILE *out)
           "  --to otlp-json|otlp-proto  output format (required)\n"
           "  -o, --output FILE          write to FILE (atomically) instead of stdout\n"
           "  --input-format FORMAT      otlp-proto, otlp-grpc, otlp-json, jaeger-json,\n"
-          "                             zipkin-json (default: detect)\n"
+          "                             zipkin-json, jaeger-proto, opensearch-json,\n"
+          "                             elasticapm-json, xray-json (default: detect)\n"
           "  -h, --help                 show this help\n\n"
           "Exit status: 0 ok, 2 bad input or usage.\n",
           out);

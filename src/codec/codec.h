@@ -26,6 +26,10 @@ typedef enum tracefile_format {
     TF_OTLP_JSON,    /* {"resourceSpans": ...}, also Tempo v1/v2 and Jaeger api_v3 JSON */
     TF_JAEGER_JSON,  /* Jaeger query /api/traces/{id}: {"data": [...]} */
     TF_ZIPKIN_JSON,  /* Zipkin v2: [ {span}, ... ] */
+    TF_JAEGER_PROTO, /* Jaeger api_v2 SpansResponseChunk (protobuf; never sniffed) */
+    TF_OPENSEARCH_JSON, /* OpenSearch _search over Data Prepper span documents */
+    TF_ELASTICAPM_JSON, /* Elasticsearch _search over Elastic APM documents */
+    TF_XRAY_JSON,    /* AWS X-Ray BatchGetTraces: {"Traces": [...]} */
 } tracefile_format;
 
 /* OTLP protobuf: TracesData or ExportTraceServiceRequest (same wire form);
@@ -69,7 +73,8 @@ int tracefile_decode(trace_set *ts, const uint8_t *buf, size_t len, tracefile_fo
                      tracefile_format *detected, tc_error *e);
 
 /* Name of a format ("otlp-proto", "otlp-grpc", "otlp-json", "jaeger-json",
- * "zipkin-json"; "auto"), and the reverse (TF_AUTO for unknown names: check). */
+ * "zipkin-json", "jaeger-proto", "opensearch-json", "elasticapm-json",
+ * "xray-json"; "auto"), and the reverse (TF_AUTO for unknown names: check). */
 const char *tracefile_format_name(tracefile_format f);
 tracefile_format tracefile_format_parse(const char *name);
 

@@ -1,7 +1,10 @@
 /* tracefile.c - reads a trace body in any supported format: inflates gzip,
  * sniffs the format, dispatches to the decoder (see codec.h). */
 #include "codec.h"
+#include "jaeger_pb.h"
 #include "limits.h"
+#include "search_json.h"
+#include "xray_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,10 @@ static const struct {
     {TF_OTLP_JSON, "otlp-json"},
     {TF_JAEGER_JSON, "jaeger-json"},
     {TF_ZIPKIN_JSON, "zipkin-json"},
+    {TF_JAEGER_PROTO, "jaeger-proto"},
+    {TF_OPENSEARCH_JSON, "opensearch-json"},
+    {TF_ELASTICAPM_JSON, "elasticapm-json"},
+    {TF_XRAY_JSON, "xray-json"},
 };
 
 const char *tracefile_format_name(tracefile_format f)
@@ -88,6 +95,13 @@ tracefile_format tracefile_sniff(const uint8_t *buf, size_t len)
         const char *k = first_key(p, end, &kn);
         if (k && key_is(k, kn, "data"))
             return TF_JAEGER_JSON;
+        if (k && (key_is(k, kn, "Traces") || key_is(k, kn, "UnprocessedTraceIds")))
+            return TF_XRAY_JSON;
+        if (k && (key_is(k, kn, "took") || key_is(k, kn, "timed_out") || key_is(k, kn, "_shards") ||
+                  key_is(k, kn, "hits"))) { /* a _search answer: Data Prepper's documents have traceId */
+            size_t win = len - i < 65536 ? len - i : 65536;
+            return memmem(buf + i, win, "\"traceId\"", 9) ? TF_OPENSEARCH_JSON : TF_ELASTICAPM_JSON;
+        }
         if (k && (key_is(k, kn, "resourceSpans") || key_is(k, kn, "resource_spans") ||
                   key_is(k, kn, "batches") || key_is(k, kn, "trace") || key_is(k, kn, "result")))
             return TF_OTLP_JSON;
@@ -159,6 +173,22 @@ int tracefile_decode(trace_set *ts, const uint8_t *buf, size_t len, tracefile_fo
     case TF_ZIPKIN_JSON:
         rc = zipkin_json_decode(ts, (const char *)buf, len, e);
         break;
+    case TF_JAEGER_PROTO:
+        rc = jaeger_pb_decode_chunk(ts, buf, len, e);
+        break;
+    case TF_OPENSEARCH_JSON:
+        rc = opensearch_json_decode(ts, (const char *)buf, len, NULL, e);
+        break;
+    case TF_ELASTICAPM_JSON:
+        rc = elasticapm_json_decode(ts, (const char *)buf, len, NULL, e);
+        break;
+    case TF_XRAY_JSON: {
+        char *next = NULL;
+        bool unprocessed = false;
+        rc = xray_json_decode(ts, (const char *)buf, len, &next, &unprocessed, e);
+        free(next);
+        break;
+    }
     default:
         rc = tc_error_set(e, TC_ERR_INPUT,
                           "unknown trace format (not OTLP protobuf or JSON, Jaeger, Tempo or Zipkin JSON)");
