@@ -58,6 +58,9 @@ static void status_line(run_ctx *c, uint32_t spans)
     double secs = (double)(spanbuf_now_ns() - start) / 1e9;
     fprintf(c->o->status, "\r\033[K%s %s  %s  %u span%s  %.1fs", frames[c->spin++ % 10], c->name,
             run_state_name(c->r->state), spans, spans == 1 ? "" : "s", secs);
+    if (c->o->src && c->r->state == RUN_AWAITING_TRACE)
+        fprintf(c->o->status, "  %s, %u poll%s", source_type_name(source_config_of(c->o->src)->type), c->r->polls,
+                c->r->polls == 1 ? "" : "s");
     fflush(c->o->status);
 }
 
