@@ -16,7 +16,9 @@
 #include "run/runner.h"
 #include "run/vars.h"
 
+#include <dirent.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,13 +27,15 @@
 
 void help_run(FILE *out)
 {
-    fputs("Usage: tracecheck run [OPTIONS] FILE...\n\n"
+    fputs("Usage: tracecheck run [OPTIONS] FILE|DIR...\n\n"
           "Runs the tests in FILE(s): Tracetest resource files of type Test,\n"
           "TestSuite (or Transaction), VariableSet (or Environment) and\n"
           "PollingProfile, DataStore. Each test triggers the system (its http\n"
           "trigger, or the trace id of a traceid trigger), collects the trace\n"
           "through the built-in OTLP receiver, or by polling the backend a\n"
           "DataStore names, until it is complete, and evaluates the specs.\n"
+          "A DIR stands for every *.yaml and *.yml file below it, in name order;\n"
+          "a test found there that a suite of the run also runs runs in the suite.\n"
           "A suite runs its steps in order and stops when a step cannot run;\n"
           "outputs of a test become variables for the tests after it.\n\n"
           "Options:\n"
@@ -87,6 +91,113 @@ static void plan_free(plan *p)
     free(p->files);
     free(p->tests);
     memset(p, 0, sizeof *p);
+}
+
+/* ---- a directory among FILEs: every *.yaml / *.yml below it, sorted ---- */
+#define RUN_MAX_DIR_FILES 10000
+#define RUN_MAX_DIR_DEPTH 16
+
+typedef struct path_list {
+    char **v;
+    size_t n, cap;
+} path_list;
+
+static int path_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int collect_yaml(const char *dir, int depth, path_list *out)
+{
+    if (depth > RUN_MAX_DIR_DEPTH)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "%s: cannot read the directory\n", dir);
+        return TC_ERR_IO;
+    }
+    path_list here = {0};
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        size_t nl = strlen(de->d_name);
+        bool yaml = (nl > 5 && strcmp(de->d_name + nl - 5, ".yaml") == 0) ||
+                    (nl > 4 && strcmp(de->d_name + nl - 4, ".yml") == 0);
+        if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && yaml))
+            continue;
+        if (here.n == here.cap) {
+            size_t cap = here.cap ? here.cap * 2 : 16;
+            char **nv = realloc(here.v, cap * sizeof *nv);
+            if (!nv) {
+                rc = TC_ERR_NOMEM;
+                break;
+            }
+            here.v = nv;
+            here.cap = cap;
+        }
+        if (!(here.v[here.n] = strdup(path)))
+            rc = TC_ERR_NOMEM;
+        else
+            here.n++;
+    }
+    closedir(d);
+    if (here.n)
+        qsort(here.v, here.n, sizeof *here.v, path_cmp);
+    for (size_t i = 0; i < here.n; i++) {
+        struct stat st;
+        if (!rc && stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = collect_yaml(here.v[i], depth + 1, out);
+        } else if (!rc) {
+            if (out->n == RUN_MAX_DIR_FILES) {
+                fprintf(stderr, "%s: more than %d YAML files below it\n", dir, RUN_MAX_DIR_FILES);
+                rc = TC_ERR_LIMIT;
+            } else if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 64;
+                char **nv = realloc(out->v, cap * sizeof *nv);
+                if (!nv)
+                    rc = TC_ERR_NOMEM;
+                else {
+                    out->v = nv;
+                    out->cap = cap;
+                }
+            }
+            if (!rc) {
+                out->v[out->n++] = here.v[i];
+                here.v[i] = NULL;
+            }
+        }
+        free(here.v[i]);
+    }
+    free(here.v);
+    return rc;
+}
+
+static void path_list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Same test: the same resource, or the same id (else name) in the same file. */
+static bool same_test(const planned *a, const planned *b)
+{
+    if (a->test == b->test)
+        return true;
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(a->file->name, ra) || !realpath(b->file->name, rb) || strcmp(ra, rb) != 0)
+        return false;
+    const char *ia = a->test->id.s ? a->test->id.s : a->test->name.s;
+    const char *ib = b->test->id.s ? b->test->id.s : b->test->name.s;
+    return ia && ib && strcmp(ia, ib) == 0;
 }
 
 /* ${NAME} in a resource file: the process environment; an unset name
@@ -486,6 +597,8 @@ int cmd_run(int argc, char **argv)
     recv_grpc *rg = NULL;
     source *src = NULL;
     source_config *scfg = NULL;
+    const res_file *from_dir[RUN_MAX_DIR_FILES]; /* files found in a directory among FILEs */
+    size_t n_from_dir = 0;
     arena *cfg_arena = arena_new(0);
     if (!cfg_arena)
         goto out;
@@ -509,6 +622,21 @@ int cmd_run(int argc, char **argv)
     size_t first_file = p.n_files;
     for (int i = optind; i < argc; i++) {
         res_file *f = NULL;
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) { /* every YAML file below it */
+            path_list pl = {0};
+            int drc = collect_yaml(argv[i], 0, &pl);
+            for (size_t k = 0; !drc && k < pl.n; k++) {
+                if ((drc = load_resource(&p, pl.v[k], &f)))
+                    break;
+                if (n_from_dir < sizeof from_dir / sizeof from_dir[0])
+                    from_dir[n_from_dir++] = f;
+            }
+            path_list_free(&pl);
+            if (drc)
+                goto out;
+            continue;
+        }
         if (load_resource(&p, argv[i], &f))
             goto out;
     }
@@ -533,6 +661,18 @@ int cmd_run(int argc, char **argv)
             if (r->kind == RES_TESTSUITE && add_suite(&p, r->u.suite, f, &v, 0, p.n_suites++))
                 goto out;
         }
+    }
+    /* a test found in a directory that a suite of the run also runs: run it in the suite only */
+    for (size_t i = 0, w = 0, n = p.n_tests; i < n; i++) {
+        bool drop = false;
+        for (size_t d = 0; p.tests[i].suite < 0 && d < n_from_dir && !drop; d++)
+            if (p.tests[i].file == from_dir[d])
+                for (size_t k = 0; k < n && !drop; k++)
+                    drop = p.tests[k].suite >= 0 && same_test(&p.tests[i], &p.tests[k]);
+        if (!drop)
+            p.tests[w++] = p.tests[i];
+        if (i == n - 1)
+            p.n_tests = w;
     }
     if (p.n_tests == 0) {
         cli_usage_error("run: no Test or TestSuite in the given files");
