@@ -157,6 +157,13 @@ static int add_secret(cfg_ctx *x, const char *s)
     return 0;
 }
 
+/* A copy of the lookup's value of name (in the arena), or NULL. */
+static const char *env_copy(cfg_ctx *x, const char *name)
+{
+    const char *v = x->lookup(x->user, name);
+    return v && *v ? arena_strdup(x->a, v) : NULL;
+}
+
 /* The string at m.key, expanded; NULL when absent or null. */
 static int get(cfg_ctx *x, const res_node *m, const char *key, const char **out, const res_node **where)
 {
@@ -440,13 +447,15 @@ int source_config_load(const res_datastore *ds, const char *file, source_lookup_
             (rc = get(&x, b, "sessionToken", &c->session_token, NULL)) ||
             (rc = get(&x, b, "endpoint", &c->endpoint, NULL)))
             return rc;
-        if (truthy(b, "useDefaultAuth", false) || !c->access_key) {
-            c->access_key = getenv("AWS_ACCESS_KEY_ID");
-            c->secret_key = getenv("AWS_SECRET_ACCESS_KEY");
-            c->session_token = getenv("AWS_SESSION_TOKEN");
+        if (truthy(b, "useDefaultAuth", false) || !c->access_key) { /* the standard AWS environment */
+            c->access_key = env_copy(&x, "AWS_ACCESS_KEY_ID");
+            c->secret_key = env_copy(&x, "AWS_SECRET_ACCESS_KEY");
+            c->session_token = env_copy(&x, "AWS_SESSION_TOKEN");
         }
         if (!c->region)
-            c->region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
+            c->region = env_copy(&x, "AWS_REGION");
+        if (!c->region)
+            c->region = env_copy(&x, "AWS_DEFAULT_REGION");
         if ((rc = need(&x, c->region, b, "region (or AWS_REGION)")))
             return rc;
         if (!c->access_key || !c->secret_key)
