@@ -23,7 +23,7 @@ fake_setup "$dir" || exit 1
 ID=5982fe77008310cc80f1da5e10147517
 printf '%-10s %-22s %-8s %-22s %s\n' "whole at" "latency median (max)" "polls" "fixed 5 s: latency" "polls"
 for whole in 0.3 0.7 1.5 3 6 10; do
-  wms=$(echo "$whole * 1000 / 1" | bc)
+  wms=$(awk -v w="$whole" 'BEGIN { printf "%d", w * 1000 }')
   cat >"$dir/s.json" <<JSON
 {"max_seconds": 60, "routes": [{"method": "GET", "prefix": "/api/v2/trace/", "responses": [
   {"from_ms": 0, "status": 404, "body": "not found"},
@@ -40,7 +40,7 @@ JSON
     if [ "$(jq -r '.tests[0].state' "$dir/out.json")" != FINISHED ]; then echo "run failed: $(jq -c '.tests[0].error' "$dir/out.json")"; exit 1; fi
     first=$(jq -s '.[0].t_ms' "$fake_log")
     last=$(jq -s '.[-1].t_ms' "$fake_log")
-    lat+=("$(echo "$last - $first - $wms" | bc)")
+    lat+=("$((last - first - wms))")
     polls+=("$(wc -l <"$fake_log")")
   done
   mapfile -t sl < <(printf '%s\n' "${lat[@]}" | sort -n)
@@ -48,9 +48,8 @@ JSON
   med=${sl[$(( (${#sl[@]} - 1) / 2 ))]}
   max=${sl[-1]}
   # fixed 5 s: whole at 0.1 + whole s after the trigger; polls at 5 k s
-  t=$(echo "0.1 + $whole" | bc)
-  k=$(echo "($t + 4.999) / 5" | bc)
-  fixed=$(echo "($k + 1) * 5 - $t" | bc)
+  # the trace is whole 0.1 + WHOLE s after the trigger; fixed polls at 5 k s
+  read -r k fixed < <(awk -v w="$whole" 'BEGIN { t = 0.1 + w; k = int((t + 4.999) / 5); printf "%d %.0f", k, ((k + 1) * 5 - t) * 1000 }')
   printf '%-10s %-22s %-8s %-22s %s\n' "${whole}s" "${med} ms (${max} ms)" "${sp[$(( (${#sp[@]} - 1) / 2 ))]}" \
-    "$(printf '%.0f ms' "$(echo "$fixed * 1000" | bc)")" "$((k + 1))"
+    "$fixed ms" "$((k + 1))"
 done

@@ -24,7 +24,7 @@ run_json jaeger-grpc "$data/sources/test-any.yaml" --datastore "$dir/jaeger.yaml
 expect jaeger-grpc "FINISHED with the 5 spans of both chunks" \
   test "$rc/$(field jaeger-grpc '.tests[0].state')/$(field jaeger-grpc '.tests[0].specs[0].selected_spans')" = "0/FINISHED/5"
 expect jaeger-grpc "the GetTraceRequest carries the trace id" \
-  test "$(jq -r 'select(.n == 0) | .body_b64' "$fake_log" | head -1)" = "$(printf '\x0a\x10' | cat - <(echo $JID | xxd -r -p) | base64 -w0)"
+  test "$(jq -r 'select(.n == 0) | .body_b64' "$fake_log" | head -1)" = "$(printf '\x0a\x10' | cat - <(hexbin $JID) | base64 -w0)"
 
 # ---- Jaeger v2 without api_v2: UNIMPLEMENTED, then api_v3 (OTLP chunks)
 b64=$(base64 -w0 <"$data/sources/tempo-v2.pb")

@@ -46,14 +46,14 @@ if [ -n "$tls" ]; then
   datastore noname zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  settings:' "    cAFile: $dir/cert.pem"
   run_json noname "$data/sources/test-live.yaml" --datastore "$dir/noname.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
   expect noname "without the server name the certificate does not match: TLS fails at once" \
-    test "$rc/$(field noname '.tests[0].error | test("TLS")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+    test "$rc/$(field noname '.tests[0].error | test("TLS")')/$(under 5)" = "3/true/1"
   datastore skip zipkin "endpoint: https://127.0.0.1:$fake_https" 'tls:' '  insecureSkipVerify: true'
   run_json skip "$data/sources/test-live.yaml" --datastore "$dir/skip.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
   expect skip "HTTPS with insecureSkipVerify" test "$rc/$(field skip '.tests[0].state')" = "0/FINISHED"
   datastore notrust zipkin "endpoint: https://127.0.0.1:$fake_https"
   run_json notrust "$data/sources/test-live.yaml" --datastore "$dir/notrust.yaml" --var SYSTEM_URL=http://127.0.0.1:$fake_http --timeout 20s
   expect notrust "an untrusted certificate ends the run at once, naming TLS" \
-    test "$rc/$(field notrust '.tests[0].error | test("TLS")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+    test "$rc/$(field notrust '.tests[0].error | test("TLS")')/$(under 5)" = "3/true/1"
   timeout 30 "$bin" datastore check "$dir/notrust.yaml" >"$dir/check.out" 2>&1
   rc=$?
   if [ $rc = 3 ] && grep -q '✘ TLS' "$dir/check.out" && grep -q 'hint: .*cAFile' "$dir/check.out"; then
@@ -66,7 +66,7 @@ fi
 datastore big zipkin "endpoint: http://127.0.0.1:$fake_http/big"
 TRACECHECK_MAX_BODY=64K run_json big "$data/sources/test-zipkin.yaml" --datastore "$dir/big.yaml" --var TRACE_ID=$ZID --timeout 20s
 expect big "an answer over TRACECHECK_MAX_BODY ends the run at once, naming the limit" \
-  test "$rc/$(field big '.tests[0].error | test("larger than the limit of 65536 bytes")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+  test "$rc/$(field big '.tests[0].error | test("larger than the limit of 65536 bytes")')/$(under 5)" = "3/true/1"
 cat >"$dir/many.json" <<JSON
 {"max_seconds": 60, "routes": [{"method": "POST", "path": "/traces/_search",
   "opensearch_generate": {"spans": 25000, "services": 2}}]}
@@ -85,6 +85,6 @@ expect slow "slow answers (1.5 s each) still give the verdict" test "$rc/$(field
 datastore hang jaeger "endpoint: 127.0.0.1:$fake_grpc"
 run_json hang "$data/sources/test-zipkin.yaml" --datastore "$dir/hang.yaml" --var TRACE_ID=$ZID --timeout 2s
 expect hang "a gRPC call that never answers: TRACE_FAILED at the timeout, saying so" \
-  test "$rc/$(field hang '.tests[0].error | test("did not answer in time")')/$(echo "$secs < 6" | bc)" = "3/true/1"
+  test "$rc/$(field hang '.tests[0].error | test("did not answer in time")')/$(under 6)" = "3/true/1"
 
 poll_done

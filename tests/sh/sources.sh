@@ -31,7 +31,7 @@ expect tempo-grow "FINISHED and passed" test "$rc/$(field tempo-grow '.tests[0].
 expect tempo-grow "the report names the source and its polls" test "$(field tempo-grow '.tests[0].source | "\(.type) \(.polls>=4) \(.spans_per_poll|startswith("0,1,2,2"))"')" = "tempo true true"
 expect tempo-grow "every poll sent the tenant header and asked for protobuf" \
   test "$(jq -s '[.[] | select(.headers["x-scope-orgid"] == "team-a" and (.headers.accept | test("application/protobuf")))] | length' "$fake_log")" = "$(wc -l <"$fake_log")"
-expect tempo-grow "the first poll came soon after the trigger (< 1s)" test "$(echo "$secs < 5" | bc)" = 1
+expect tempo-grow "the first poll came soon after the trigger (< 1s)" test "$(under 5)" = 1
 
 # ---- Tempo over HTTP, protobuf bodies
 cat >"$dir/tempo-pb.json" <<JSON
@@ -58,7 +58,7 @@ run_json tempo-grpc "$data/sources/test-tempo.yaml" --datastore "$dir/tempo-grpc
 expect tempo-grpc "gRPC: FINISHED and passed" test "$rc/$(field tempo-grpc '.tests[0].state')" = "0/FINISHED"
 expect tempo-grpc "the request carries the trace id and the DataStore's metadata" \
   test "$(jq -r 'select(.n == 0) | "\(.headers.authorization) \(.body_b64)"' "$fake_log" | head -1)" \
-  = "Bearer t0ps3cret $(printf '\x0a\x10' | cat - <(echo $TEMPO_ID | xxd -r -p) | base64 -w0)"
+  = "Bearer t0ps3cret $(printf '\x0a\x10' | cat - <(hexbin $TEMPO_ID) | base64 -w0)"
 
 # ---- Zipkin: 500 once, then the trace
 cat >"$dir/zipkin.json" <<JSON
@@ -108,7 +108,7 @@ JSON
 fake_start "$dir/denied.json" || bad "the fake did not start"
 datastore denied tempo 'type: http' 'http:' "  url: http://127.0.0.1:$fake_http" '  headers:' '    Authorization: Bearer t0ps3cret'
 run_json denied "$data/sources/test-tempo.yaml" --datastore "$dir/denied.yaml" --var TRACE_ID=$TEMPO_ID --timeout 20s
-expect denied "401 ends the run at once (exit 3, well before the timeout)" test "$rc/$(echo "$secs < 5" | bc)" = "3/1"
+expect denied "401 ends the run at once (exit 3, well before the timeout)" test "$rc/$(under 5)" = "3/1"
 expect denied "the error names the 401 and masks the secret" \
   test "$(field denied '.tests[0].error | (test("HTTP 401") and test("\\*\\*\\*\\*") and (test("t0ps3cret") | not))')" = true
 timeout 30 "$bin" datastore check "$dir/denied.yaml" >"$dir/check.out" 2>&1
@@ -126,16 +126,16 @@ fake_start "$dir/broken.json" || bad "the fake did not start"
 datastore bad tempo 'type: http' 'http:' "  url: http://127.0.0.1:$fake_http/bad"
 run_json bad "$data/sources/test-tempo.yaml" --datastore "$dir/bad.yaml" --var TRACE_ID=$TEMPO_ID --timeout 20s
 expect bad "a body tracecheck cannot read ends the run at once with the cause" \
-  test "$rc/$(field bad '.tests[0].error | test("cannot read the answer \\(text/html")')/$(echo "$secs < 5" | bc)" = "3/true/1"
+  test "$rc/$(field bad '.tests[0].error | test("cannot read the answer \\(text/html")')/$(under 5)" = "3/true/1"
 datastore forever tempo 'type: http' 'http:' "  url: http://127.0.0.1:$fake_http/forever"
 run_json forever "$data/sources/test-tempo.yaml" --datastore "$dir/forever.yaml" --var TRACE_ID=$TEMPO_ID --timeout 2s
 expect forever "a body that never ends: TRACE_FAILED at the timeout, saying so" \
-  test "$rc/$(field forever '.tests[0].error | test("did not answer in time")')/$(echo "$secs < 6" | bc)" = "3/true/1"
+  test "$rc/$(field forever '.tests[0].error | test("did not answer in time")')/$(under 6)" = "3/true/1"
 
 # ---- an unknown host ends the run at once
 datastore nohost zipkin "endpoint: http://no-such-host.invalid:9411"
 run_json nohost "$data/sources/test-zipkin.yaml" --datastore "$dir/nohost.yaml" --var TRACE_ID=$ZIPKIN_ID --timeout 20s
 expect nohost "an unknown host ends the run at once" \
-  test "$rc/$(field nohost '.tests[0].error | test("cannot resolve")')/$(echo "$secs < 10" | bc)" = "3/true/1"
+  test "$rc/$(field nohost '.tests[0].error | test("cannot resolve")')/$(under 10)" = "3/true/1"
 
 poll_done

@@ -32,8 +32,10 @@ run_json() { # run_json NAME ARGS... : tracecheck run, report in $dir/NAME.json,
   timeout 90 "$bin" run "$@" --format json >"$dir/$name.json" 2>"$dir/$name.err"
   rc=$?
   t1=$(date +%s.%N)
-  secs=$(echo "$t1 - $t0" | bc)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
+under() { awk -v s="$secs" -v n="$1" 'BEGIN { print (s < n) ? 1 : 0 }'; } # under N: 1 when the last run took < N s
+hexbin() { printf '%b' "$(sed 's/../\\x&/g' <<<"$1")"; }                # hexbin HEX: the bytes
 field() { jq -r "$2" "$dir/$1.json" 2>/dev/null; }
 expect() { # expect NAME WHAT TEST-COMMAND... : ok when the command succeeds, else the report
   local name=$1 what=$2; shift 2
