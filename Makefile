@@ -6,16 +6,18 @@
 ifeq ($(SAN),1)
 B ?= build-asan
 CC := clang
+CXX := clang++
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT ?= -O1 -g
 else
 B ?= build
 CC ?= cc
+CXX ?= c++
 SANFLAGS :=
 OPT ?= -O2 -g
 endif
 
-PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib libnghttp2 libcurl libmicrohttpd
+PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib libnghttp2 libcurl libmicrohttpd rdkafka protobuf
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,7 +32,10 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -Isrc -Itests -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
-LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
+LDLIBS_ALL = $(PKG_LIBS) -lprotoc -lstdc++ -lm -pthread
+# C++ only where a C++ library is the right tool (libprotobuf's .proto parser
+# and JSON mapping for the gRPC trigger), behind a C header.
+ALL_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter $(SANFLAGS) $(CFLAGS) -Isrc -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 
 # ---- generated protobuf-c code (from proto/, OTLP trace subset) ----
 PROTOS := $(shell find proto -name '*.proto' | sort)
@@ -44,7 +49,9 @@ $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 
 # ---- library: everything under src/ but the CLI ----
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
-LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PROTO_C))
+LIB_CXX_SRC := $(sort $(wildcard src/*/*.cc))
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst %.cc,$(B)/obj/%.o,$(LIB_CXX_SRC)) \
+           $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PROTO_C))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))
 LIB := $(B)/libtracecheck.a
@@ -66,6 +73,11 @@ $(B)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: %.cc | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(SAY) "  CXX     $<"
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -131,7 +143,7 @@ test: check
 # ---- fuzzing (clang + libFuzzer) ----
 FUZZ_B := build-fuzz
 fuzz: setup
-	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=clang \
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=clang CXX=clang++ \
 	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 	  OPT="-O1 -g" $(FUZZ_B)/libtracecheck.a
 	@mkdir -p $(FUZZ_B)/fuzz

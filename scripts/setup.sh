@@ -10,6 +10,7 @@ pkgs=(
   libjansson-dev libyajl-dev libfyaml-dev libpcre2-dev
   libcurl4-openssl-dev libmicrohttpd-dev libnghttp2-dev
   libsqlite3-dev libpq-dev zlib1g-dev
+  librdkafka-dev libprotobuf-dev libprotoc-dev
   libcmocka-dev libxml2-utils jq curl openssl
   clang libclang-rt-14-dev llvm
   postgresql

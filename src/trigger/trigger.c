@@ -168,7 +168,7 @@ int trigger_span_add(trace_set *ts, const uint8_t trace_id[TRACE_ID_LEN], const 
     trace_span *sp = arena_calloc(a, 1, sizeof *sp);
     trace_resource *res = arena_calloc(a, 1, sizeof *res);
     tc_attr *rattrs = arena_calloc(a, 1, sizeof *rattrs);
-    tc_attr *attrs = arena_calloc(a, 5, sizeof *attrs);
+    tc_attr *attrs = arena_calloc(a, 5 + r->n_attrs, sizeof *attrs);
     if (!sp || !res || !rattrs || !attrs)
         return TC_ERR_NOMEM;
     rattrs[0] = str_attr(a, "service.name", "tracetest", 9);
@@ -203,6 +203,12 @@ int trigger_span_add(trace_set *ts, const uint8_t trace_id[TRACE_ID_LEN], const 
         buf_putc(&h, ']');
         attrs[n++] = str_attr(a, "tracetest.response.headers", buf_str(&h), h.len);
         buf_free(&h);
+        for (size_t i = 0; i < r->n_attrs; i++) { /* copied: the span outlives the result */
+            const char *key = arena_strdup(a, r->attrs[i].key);
+            if (!key)
+                return TC_ERR_NOMEM;
+            attrs[n++] = str_attr(a, key, r->attrs[i].value, strlen(r->attrs[i].value));
+        }
     }
     for (uint32_t i = 0; i < n; i++)
         if (!attrs[i].value.u.str)
@@ -221,6 +227,11 @@ void trigger_result_free(trigger_result *r)
         free((char *)r->headers[i].value);
     }
     free(r->headers);
+    for (size_t i = 0; i < r->n_attrs; i++) {
+        free((char *)r->attrs[i].key);
+        free((char *)r->attrs[i].value);
+    }
+    free(r->attrs);
     free(r->body);
     free(r->error);
     memset(r, 0, sizeof *r);

@@ -58,6 +58,9 @@ typedef struct trigger_result {
     bool truncated;     /* the body was longer than TRIGGER_MAX_BODY */
     uint64_t start_ns, end_ns; /* Unix time of the call */
     char *error;        /* why the call failed (heap), NULL when ok */
+    trigger_kv *attrs;  /* more attributes for the trigger span (heap; keys and values owned),
+                           e.g. a Kafka message's tracetest.response.partition */
+    size_t n_attrs;
 } trigger_result;
 
 /* Fills a trace id and a span id from the system's random source.
