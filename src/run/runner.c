@@ -406,9 +406,10 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         with_trigger = false;
         if (o->buf && spanbuf_watch(o->buf, tid) == 0)
             watching = true;
-    } else if (tt == RES_TRIG_HTTP) {
+    } else if (tt == RES_TRIG_HTTP || tt == RES_TRIG_GRAPHQL) {
         trigger_http_request req;
-        if (trigger_http_from_test(t, base_dir, interpolate, v, a, &req, &e)) {
+        if ((tt == RES_TRIG_HTTP ? trigger_http_from_test : trigger_graphql_from_test)(t, base_dir, interpolate, v, a,
+                                                                                        &req, &e)) {
             out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
                                 : fmt(a, "%s", e.msg);
             set_state(&c, RUN_TRIGGER_FAILED);

@@ -2,6 +2,7 @@
  * trigger span (see trigger.h). */
 #include "trigger.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,41 +70,22 @@ static const char *body_from_file(const char *base_dir, const char *body, arena 
     return buf;
 }
 
-int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user, arena *a,
-                           trigger_http_request *out, tc_error *e)
+/* Headers and auth of an http or graphql trigger, interpolated. */
+static int headers_auth(const res_kv *hs, size_t n_hs, const res_auth *au, trigger_interp_fn interp, void *user,
+                        arena *a, trigger_http_request *out, tc_error *e)
 {
-    memset(out, 0, sizeof *out);
-    const __typeof__(t->trigger.http) *h = &t->trigger.http;
     int rc;
-    if ((rc = field(interp, user, a, &h->url, "url", &out->url, e)) ||
-        (rc = field(interp, user, a, &h->method, "method", &out->method, e)) ||
-        (rc = field(interp, user, a, &h->body, "body", &out->body, e)))
-        return rc;
-    if (!out->url || !*out->url) {
-        tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
-        e->line = t->trigger.type_name.line;
-        e->col = t->trigger.type_name.col;
-        return TC_ERR_INPUT;
-    }
-    if (!out->method || !*out->method)
-        out->method = "GET";
-    const char *file_body = body_from_file(base_dir, out->body, a);
-    if (file_body)
-        out->body = file_body;
-    /* Tracetest verifies certificates only when the test says so */
-    out->ssl_verification = h->ssl_verification.set && h->ssl_verification.v;
-    out->headers = arena_calloc(a, h->n_headers ? h->n_headers : 1, sizeof *out->headers);
+    out->headers = arena_calloc(a, n_hs + 1, sizeof *out->headers);
     if (!out->headers)
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < h->n_headers; i++) {
+    for (size_t i = 0; i < n_hs; i++) {
         trigger_kv *kv = &out->headers[out->n_headers];
-        if ((rc = field(interp, user, a, &h->headers[i].key, "header key", &kv->key, e)) ||
-            (rc = field(interp, user, a, &h->headers[i].value, "header value", &kv->value, e)))
+        if ((rc = field(interp, user, a, &hs[i].key, "header key", &kv->key, e)) ||
+            (rc = field(interp, user, a, &hs[i].value, "header value", &kv->value, e)))
             return rc;
         if (kv->key && *kv->key)
             out->n_headers++;
     }
-    const res_auth *au = h->auth;
     if (au && au->type.s) {
         if (strcasecmp(au->type.s, "basic") == 0) {
             out->auth = TRIGGER_AUTH_BASIC;
@@ -127,6 +109,134 @@ int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_inte
             return TC_ERR_INPUT;
         }
     }
+    return 0;
+}
+
+int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user, arena *a,
+                           trigger_http_request *out, tc_error *e)
+{
+    memset(out, 0, sizeof *out);
+    const __typeof__(t->trigger.http) *h = &t->trigger.http;
+    int rc;
+    if ((rc = field(interp, user, a, &h->url, "url", &out->url, e)) ||
+        (rc = field(interp, user, a, &h->method, "method", &out->method, e)) ||
+        (rc = field(interp, user, a, &h->body, "body", &out->body, e)))
+        return rc;
+    if (!out->url || !*out->url) {
+        tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
+        e->line = t->trigger.type_name.line;
+        e->col = t->trigger.type_name.col;
+        return TC_ERR_INPUT;
+    }
+    if (!out->method || !*out->method)
+        out->method = "GET";
+    const char *file_body = body_from_file(base_dir, out->body, a);
+    if (file_body)
+        out->body = file_body;
+    /* Tracetest verifies certificates only when the test says so */
+    out->ssl_verification = h->ssl_verification.set && h->ssl_verification.v;
+    return headers_auth(h->headers, h->n_headers, h->auth, interp, user, a, out, e);
+}
+
+/* True when v is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *v)
+{
+    const char *p = v;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (isdigit((unsigned char)*p))
+            p++;
+    else
+        return false;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
+/* A GraphQL variable's value as JSON: numbers, true, false and null as
+ * they are (YAML reads them so), anything else as a string. */
+static void json_scalar(tc_buf *b, const char *v)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0 || strcmp(v, "null") == 0 || json_number(v))
+        buf_puts(b, v);
+    else
+        buf_json_string(b, v, strlen(v));
+}
+
+int trigger_graphql_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user,
+                              arena *a, trigger_http_request *out, tc_error *e)
+{
+    memset(out, 0, sizeof *out);
+    const __typeof__(t->trigger.graphql) *g = &t->trigger.graphql;
+    const char *query = NULL, *op = NULL;
+    int rc;
+    if ((rc = field(interp, user, a, &g->url, "url", &out->url, e)) ||
+        (rc = field(interp, user, a, &g->query, "body.query", &query, e)) ||
+        (rc = field(interp, user, a, &g->operation_name, "body.operationName", &op, e)))
+        return rc;
+    if (!out->url || !*out->url) {
+        tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
+        e->line = t->trigger.type_name.line;
+        e->col = t->trigger.type_name.col;
+        return TC_ERR_INPUT;
+    }
+    const char *file_query = body_from_file(base_dir, query, a); /* ./query.graphql */
+    if (file_query)
+        query = file_query;
+    tc_buf b;
+    buf_init(&b, TRIGGER_MAX_BODY);
+    buf_puts(&b, "{\"query\":");
+    buf_json_string(&b, query ? query : "", query ? strlen(query) : 0);
+    buf_puts(&b, ",\"variables\":{");
+    for (size_t i = 0; i < g->n_variables; i++) {
+        const char *k = NULL, *v = NULL;
+        if ((rc = field(interp, user, a, &g->variables[i].key, "body.variables", &k, e)) ||
+            (rc = field(interp, user, a, &g->variables[i].value, "body.variables", &v, e))) {
+            buf_free(&b);
+            return rc;
+        }
+        if (i)
+            buf_putc(&b, ',');
+        buf_json_string(&b, k ? k : "", k ? strlen(k) : 0);
+        buf_putc(&b, ':');
+        json_scalar(&b, v ? v : "");
+    }
+    buf_putc(&b, '}');
+    if (op && *op) {
+        buf_puts(&b, ",\"operationName\":");
+        buf_json_string(&b, op, strlen(op));
+    }
+    buf_putc(&b, '}');
+    out->body = b.failed ? NULL : arena_strdup(a, buf_str(&b));
+    bool failed = b.failed;
+    buf_free(&b);
+    if (failed || !out->body)
+        return tc_error_set(e, failed ? TC_ERR_LIMIT : TC_ERR_NOMEM, "trigger body: the GraphQL request is too large");
+    out->method = "POST";
+    out->ssl_verification = g->ssl_verification.set && g->ssl_verification.v;
+    if ((rc = headers_auth(g->headers, g->n_headers, g->auth, interp, user, a, out, e)))
+        return rc;
+    bool has_ct = false;
+    for (size_t i = 0; i < out->n_headers; i++)
+        has_ct |= strcasecmp(out->headers[i].key, "content-type") == 0;
+    if (!has_ct) /* headers has room for one more */
+        out->headers[out->n_headers++] = (trigger_kv){"Content-Type", "application/json"};
     return 0;
 }
 

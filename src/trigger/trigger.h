@@ -79,6 +79,17 @@ typedef int (*trigger_interp_fn)(void *user, const char *s, arena *a, const char
 int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user, arena *a,
                            trigger_http_request *out, tc_error *e);
 
+/* Builds the request of test t's graphql trigger: a POST to its url of
+ * {"query", "variables", "operationName"} (operationName only when set)
+ * with Content-Type: application/json unless a header sets it, headers and
+ * auth as for http. body.query naming a readable file relative to base_dir
+ * (Tracetest's examples use ./query.graphql) is that file's content;
+ * variables that read as numbers, true, false or null are sent as such.
+ * The response is an HTTP response: a GraphQL "errors" array in a 200
+ * answer is for the specs to judge. Errors as trigger_http_from_test. */
+int trigger_graphql_from_test(const res_test *t, const char *base_dir, trigger_interp_fn interp, void *user,
+                              arena *a, trigger_http_request *out, tc_error *e);
+
 /* Sends the request with `traceparent: 00-<trace>-<span>-01` (and, when b3,
  * `b3: <trace>-<span>-1`). Always fills *out: ok with the response (an
  * HTTP error status is a response), or !ok with curl's reason for a

@@ -3,7 +3,8 @@
  * b3) with the run's ids, method, body and headers, the three kinds of
  * auth, an HTTP 500 as a response, a closed port and a timeout as trigger
  * failures, the trigger span, and building requests from a test file with
- * variables (an unresolved one names the field and its place). */
+ * variables (an unresolved one names the field and its place), and the
+ * GraphQL trigger's request (query from a file, typed variables). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,6 +310,72 @@ static void test_from_test_file(void **state)
     res_file_free(&rf);
 }
 
+static void test_graphql(void **state)
+{
+    (void)state;
+    static const char yaml[] = "type: Test\n"
+                               "spec:\n"
+                               "  name: g\n"
+                               "  trigger:\n"
+                               "    type: graphql\n"
+                               "    graphql:\n"
+                               "      url: ${var:BASE}/graphql\n"
+                               "      headers:\n"
+                               "        - key: X-Tenant\n"
+                               "          value: acme\n"
+                               "      auth:\n"
+                               "        type: bearer\n"
+                               "        bearer:\n"
+                               "          token: tk\n"
+                               "      body:\n"
+                               "        query: ./query.graphql\n"
+                               "        variables:\n"
+                               "          id: ${var:ID}\n"
+                               "          limit: 10\n"
+                               "          name: \"Bulbasaur\"\n"
+                               "          ok: true\n"
+                               "          code: \"007\"\n"
+                               "        operationName: Order\n"
+                               "      schema: ./schema.graphql\n";
+    char dir[] = "/tmp/tc-trigger-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/query.graphql", dir);
+    FILE *f = fopen(path, "w");
+    fputs("query Order($id: ID!) {\n  order(id: $id) { id status }\n}\n", f);
+    fclose(f);
+    res_file *rf = NULL;
+    tc_error e;
+    assert_int_equal(res_load_buffer("g.yaml", yaml, sizeof yaml - 1, &rf, &e), 0);
+    const res_test *t = rf->items[0].u.test;
+    arena *a = arena_new(0);
+    char base[64];
+    url_of(base, sizeof base, "");
+    varmap vars[] = {{"BASE", base}, {"ID", "o-17"}, {NULL, NULL}};
+    trigger_http_request req;
+    assert_int_equal(trigger_graphql_from_test(t, dir, interp, vars, a, &req, &e), 0);
+    assert_string_equal(req.method, "POST");
+    assert_string_equal(req.body, "{\"query\":\"query Order($id: ID!) {\\n  order(id: $id) { id status }\\n}\\n\","
+                                  "\"variables\":{\"id\":\"o-17\",\"limit\":10,\"name\":\"Bulbasaur\",\"ok\":true,"
+                                  "\"code\":\"007\"},\"operationName\":\"Order\"}");
+    assert_int_equal(req.auth, TRIGGER_AUTH_BEARER);
+    trigger_result r;
+    trigger_http_run(&req, tid, sid, false, &r);
+    assert_true(r.ok);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(last.method, "POST");
+    assert_string_equal(last.url, "/graphql");
+    assert_string_equal(last.ctype, "application/json"); /* added: the test sets none */
+    assert_string_equal(last.auth, "tk");
+    assert_int_equal(last.body_len, strlen(req.body));
+    assert_memory_equal(last.body, req.body, last.body_len);
+    trigger_result_free(&r);
+    unlink(path);
+    rmdir(dir);
+    arena_free(&a);
+    res_file_free(&rf);
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -327,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_error_status_is_a_response),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_from_test_file),
+        cmocka_unit_test(test_graphql),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
