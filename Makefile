@@ -35,7 +35,11 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) $(CFLAGS) -Isrc -Itests 
 LDLIBS_ALL = $(PKG_LIBS) -lprotoc -lstdc++ -lm -pthread
 # C++ only where a C++ library is the right tool (libprotobuf's .proto parser
 # and JSON mapping for the gRPC trigger), behind a C header.
-ALL_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter $(SANFLAGS) $(CFLAGS) -Isrc -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+# (UBSan's C++-only checks need its C++ runtime, which C links do not pull in: off)
+ALL_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter $(SANFLAGS) \
+               $(if $(findstring undefined,$(SANFLAGS)),-fno-sanitize=vptr$(comma)function) \
+               $(CFLAGS) -Isrc -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+comma := ,
 
 # ---- generated protobuf-c code (from proto/, OTLP trace subset) ----
 PROTOS := $(shell find proto -name '*.proto' | sort)

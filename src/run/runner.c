@@ -3,6 +3,8 @@
 #include "runner.h"
 
 #include "core/sel.h"
+#include "trigger/grpc.h"
+#include "trigger/kafka.h"
 #include "trigger/trigger.h"
 
 #include <stdarg.h>
@@ -418,6 +420,40 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         if (o->buf && spanbuf_watch(o->buf, tid) == 0) /* before the call: early spans are kept */
             watching = true;
         trigger_http_run(&req, tid, sid, o->b3, &res);
+        if (!res.ok) {
+            out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+    } else if (tt == RES_TRIG_GRPC) {
+        trigger_grpc_request req;
+        if (trigger_grpc_from_test(t, base_dir, interpolate, v, a, &req, &e)) {
+            out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
+                                : fmt(a, "%s", e.msg);
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+        if (o->buf && spanbuf_watch(o->buf, tid) == 0)
+            watching = true;
+        trigger_grpc_run(&req, tid, sid, o->b3, &res);
+        if (!res.ok) {
+            out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+    } else if (tt == RES_TRIG_KAFKA) {
+        trigger_kafka_request req;
+        if (trigger_kafka_from_test(t, interpolate, v, a, &req, &e)) {
+            out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
+                                : fmt(a, "%s", e.msg);
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
+        if (o->buf && spanbuf_watch(o->buf, tid) == 0)
+            watching = true;
+        if (timeout / 1000000ull < (uint64_t)TRIGGER_DEFAULT_TIMEOUT_MS) /* no longer than the run waits */
+            req.timeout_ms = (long)(timeout / 1000000ull);
+        trigger_kafka_run(&req, tid, sid, o->b3, &res);
         if (!res.ok) {
             out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
             set_state(&c, RUN_TRIGGER_FAILED);

@@ -59,7 +59,7 @@ typedef struct trigger_result {
     uint64_t start_ns, end_ns; /* Unix time of the call */
     char *error;        /* why the call failed (heap), NULL when ok */
     trigger_kv *attrs;  /* more attributes for the trigger span (heap; keys and values owned),
-                           e.g. a Kafka message's tracetest.response.partition */
+                           e.g. a Kafka message's tracetest.run.trigger.kafka.partition */
     size_t n_attrs;
 } trigger_result;
 
@@ -99,8 +99,9 @@ void trigger_http_run(const trigger_http_request *req, const uint8_t trace_id[TR
 
 /* Adds the "Tracetest trigger" span to ts: no parent, the call's times,
  * resource service.name = tracetest, attributes tracetest.response.status,
- * .body and .headers (JSON [{"key", "value"}], as Tracetest) and
- * tracetest.run.trigger.type. Returns 0 or TC_ERR_NOMEM. */
+ * .body and .headers (JSON [{"key", "value"}], as Tracetest; not for
+ * "kafka", as Tracetest), tracetest.run.trigger.type and the result's
+ * attrs. Returns 0 or TC_ERR_NOMEM. */
 int trigger_span_add(trace_set *ts, const uint8_t trace_id[TRACE_ID_LEN], const uint8_t span_id[SPAN_ID_LEN],
                      const trigger_result *r, const char *trigger_type);
 
