@@ -10,9 +10,9 @@ B=${1:-build}
 RUNS=${2:-15}
 bin=$(cd "$B" && pwd)/tracecheck
 . tests/sh/lib/ports.sh
-GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) PGPORT=$(free_port)
+GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) INVENTORY_PORT=$(free_port) PGPORT=$(free_port)
 RECV_HTTP=$(free_port) RECV_GRPC=$(free_port)
-export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT PGPORT
+export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT INVENTORY_PORT PGPORT
 export OTLP_HTTP_ENDPOINT=http://127.0.0.1:$RECV_HTTP OTLP_GRPC_ENDPOINT=http://127.0.0.1:$RECV_GRPC
 export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-100}
 export RUN_DIR

@@ -1,8 +1,10 @@
 // tracing.js - OpenTelemetry setup shared by the demo services. Loaded with
 // `node --require ./tracing.js SERVICE.js`. Each service exports OTLP to
 // tracecheck's built-in receiver over its own protocol (gateway: gRPC,
-// orders: HTTP/protobuf, payments: HTTP/JSON) unless DEMO_OTLP_PROTOCOL
-// names one for all (grpc | http/protobuf | http/json);
+// orders: HTTP/protobuf, payments: HTTP/JSON, inventory: HTTP/protobuf)
+// unless DEMO_OTLP_PROTOCOL names one for all (grpc | http/protobuf |
+// http/json); the gRPC instrumentation traces orders' calls to inventory
+// and inventory's server side (the exporters' own gRPC calls make no spans);
 // OTEL_EXPORTER_OTLP_COMPRESSION=gzip compresses the exports.
 'use strict';
 
@@ -12,9 +14,10 @@ const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
 const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express');
 const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
+const { GrpcInstrumentation } = require('@opentelemetry/instrumentation-grpc');
 
 const service = process.env.DEMO_SERVICE || 'demo';
-const defaults = { gateway: 'grpc', orders: 'http/protobuf', payments: 'http/json' };
+const defaults = { gateway: 'grpc', orders: 'http/protobuf', payments: 'http/json', inventory: 'http/protobuf' };
 const protocol = process.env.DEMO_OTLP_PROTOCOL || defaults[service] || 'http/protobuf';
 const compression = process.env.OTEL_EXPORTER_OTLP_COMPRESSION === 'gzip' ? 'gzip' : 'none';
 const httpBase = process.env.OTLP_HTTP_ENDPOINT || 'http://127.0.0.1:4318';
@@ -43,6 +46,7 @@ const sdk = new NodeSDK({
     }),
     new ExpressInstrumentation(),
     new PgInstrumentation({ enhancedDatabaseReporting: false }),
+    new GrpcInstrumentation(),
   ],
 });
 sdk.start();

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Starts the demo on 127.0.0.1: PostgreSQL and the three services, each
+# Starts the demo on 127.0.0.1: PostgreSQL and the four services, each
 # exporting OTLP to tracecheck's receiver. Waits (bounded) until every
-# service answers /health. Settings (environment): RUN_DIR (default
-# demo/.run), GATEWAY_PORT 8080, ORDERS_PORT 8081, PAYMENTS_PORT 8082,
-# PGPORT 54329, OTLP_HTTP_ENDPOINT http://127.0.0.1:4318,
+# HTTP service answers /health and the gRPC one (inventory) accepts
+# connections. Settings (environment): RUN_DIR (default demo/.run),
+# GATEWAY_PORT 8080, ORDERS_PORT 8081, PAYMENTS_PORT 8082, INVENTORY_PORT
+# 8083, PGPORT 54329, OTLP_HTTP_ENDPOINT http://127.0.0.1:4318,
 # OTLP_GRPC_ENDPOINT http://127.0.0.1:4317, DEMO_OTLP_PROTOCOL (one
 # protocol for all: grpc, http/protobuf, http/json), OTEL_EXPORTER_OTLP_COMPRESSION.
 set -euo pipefail
 demo=$(cd "$(dirname "$0")/.." && pwd)
 export RUN_DIR=${RUN_DIR:-$demo/.run}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080} ORDERS_PORT=${ORDERS_PORT:-8081} PAYMENTS_PORT=${PAYMENTS_PORT:-8082}
+export INVENTORY_PORT=${INVENTORY_PORT:-8083}
 export PGPORT=${PGPORT:-54329}
 mkdir -p "$RUN_DIR"
 
@@ -27,15 +29,24 @@ start() { # start NAME PORT
   (cd "$demo" && DEMO_SERVICE=$name exec node --require ./tracing.js "$name.js") >"$RUN_DIR/$name.log" 2>&1 &
   echo $! >"$RUN_DIR/$name.pid"
 }
+start inventory "$INVENTORY_PORT"
 start payments "$PAYMENTS_PORT"
 start orders "$ORDERS_PORT"
 start gateway "$GATEWAY_PORT"
 
-for svc in payments:$PAYMENTS_PORT orders:$ORDERS_PORT gateway:$GATEWAY_PORT; do
+healthy() { # healthy NAME PORT: /health answers, or for gRPC (inventory) a TCP connect succeeds
+  if [ "$1" = inventory ]; then
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null
+  else
+    curl -sf -o /dev/null "http://127.0.0.1:$2/health"
+  fi
+}
+
+for svc in inventory:$INVENTORY_PORT payments:$PAYMENTS_PORT orders:$ORDERS_PORT gateway:$GATEWAY_PORT; do
   name=${svc%%:*} port=${svc##*:}
   up=0
   for _ in $(seq 300); do # 30 s at most
-    if curl -sf -o /dev/null "http://127.0.0.1:$port/health"; then up=1; break; fi
+    if healthy "$name" "$port"; then up=1; break; fi
     kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || break
     sleep 0.1
   done
@@ -46,4 +57,4 @@ for svc in payments:$PAYMENTS_PORT orders:$ORDERS_PORT gateway:$GATEWAY_PORT; do
     exit 1
   fi
 done
-echo "demo: gateway http://127.0.0.1:$GATEWAY_PORT, orders :$ORDERS_PORT, payments :$PAYMENTS_PORT, postgres :$PGPORT"
+echo "demo: gateway http://127.0.0.1:$GATEWAY_PORT, orders :$ORDERS_PORT, payments :$PAYMENTS_PORT, inventory :$INVENTORY_PORT (gRPC), postgres :$PGPORT"

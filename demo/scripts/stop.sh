@@ -3,7 +3,7 @@
 set -uo pipefail
 demo=$(cd "$(dirname "$0")/.." && pwd)
 export RUN_DIR=${RUN_DIR:-$demo/.run}
-for name in gateway orders payments; do
+for name in gateway orders payments inventory; do
   pidf="$RUN_DIR/$name.pid"
   [ -f "$pidf" ] || continue
   pid=$(cat "$pidf")

@@ -10,9 +10,9 @@ set -u
 bin=$(cd "$(dirname "${TRACECHECK_BIN:-build/tracecheck}")" && pwd)/$(basename "${TRACECHECK_BIN:-build/tracecheck}")
 root=$(pwd)
 . "$(dirname "$0")/lib/ports.sh"
-GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) PGPORT=$(free_port)
+GATEWAY_PORT=$(free_port) ORDERS_PORT=$(free_port) PAYMENTS_PORT=$(free_port) INVENTORY_PORT=$(free_port) PGPORT=$(free_port)
 RECV_HTTP=$(free_port) RECV_GRPC=$(free_port)
-export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT PGPORT
+export GATEWAY_PORT ORDERS_PORT PAYMENTS_PORT INVENTORY_PORT PGPORT
 export OTLP_HTTP_ENDPOINT=http://127.0.0.1:$RECV_HTTP OTLP_GRPC_ENDPOINT=http://127.0.0.1:$RECV_GRPC
 export RUN_DIR
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-e2e.XXXXXX")
@@ -26,7 +26,7 @@ trap 'stop; rm -rf "$RUN_DIR" "$out"' EXIT
 
 run() { # run NAME FILES... : tracecheck on the running demo, JSON report in $out/NAME.json
   local name=$1; shift
-  "$bin" run "$@" --var GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT \
+  "$bin" run "$@" --var GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT --var INVENTORY_ADDR=127.0.0.1:$INVENTORY_PORT \
     --otlp-http 127.0.0.1:$RECV_HTTP --otlp-grpc 127.0.0.1:$RECV_GRPC --timeout 20s --format json \
     >"$out/$name.json" 2>"$out/$name.err"
 }
@@ -40,7 +40,7 @@ suite_with() { # suite_with LABEL ENV... : restart the demo with ENV, run the su
   run suite demo/tests/vars.yaml demo/tests/suite.yaml
   local rc=$? summary
   summary=$(jq -c '.summary' "$out/suite.json" 2>/dev/null)
-  if [ $rc = 0 ] && [ "$(jq '.summary.passed' "$out/suite.json")" = 5 ]; then
+  if [ $rc = 0 ] && [ "$(jq '.summary.passed' "$out/suite.json")" = 8 ]; then
     ok "$label: suite passed $summary"
   else
     bad "$label: exit $rc $summary"
