@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Runs every benchmark binary built in $1/bench and prints its table.
+# Runs every benchmark binary built in $1/bench and every bench/*.sh script
+# (but this one) once, and prints their tables. BENCH_LIST=1 only names
+# them, in order.
 set -eu
 B=${1:-build}
+run() { # run NAME COMMAND...
+  echo "## $1"
+  shift
+  [ "${BENCH_LIST:-0}" = 1 ] || { "$@"; echo; }
+}
 for b in "$B"/bench/*; do
   [ -x "$b" ] || continue
-  echo "## $(basename "$b")"
-  "$b"
-  echo
+  run "$(basename "$b")" "$b"
 done
 for s in bench/*.sh; do
   [ -f "$s" ] || continue
-  echo "## $(basename "$s" .sh)"
-  bash "$s" "$B"
-  echo
+  [ "$(basename "$s")" = run.sh ] && continue # this script
+  run "$(basename "$s" .sh)" bash "$s" "$B"
 done

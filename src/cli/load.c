@@ -46,7 +46,11 @@ int cli_load_traces(trace_set *ts, char **files, int n_files, tracefile_format f
         size_t len = 0;
         tc_error e;
         int rc = cli_read_file(files[i], CODEC_MAX_BODY, &data, &len, &e);
-        if (!rc) {
+        if (!rc && len == 0) { /* what `curl -o` leaves when the fetch failed: not a trace */
+            memset(&e, 0, sizeof e);
+            e.offset = (size_t)-1;
+            rc = tc_error_set(&e, TC_ERR_INPUT, "empty file, no trace");
+        } else if (!rc) {
             rc = tracefile_decode(ts, (const uint8_t *)data, len, fmt, NULL, &e);
             if (rc && e.offset != (size_t)-1 && e.line == 0 && len && (data[0] == '{' || data[0] == '['))
                 tc_error_locate(&e, data, len);

@@ -12,7 +12,8 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *out_len, tc_
 
 /* Decodes every file into ts (spans of one trace merge across files).
  * Prints a located error to stderr and returns non-zero on the first bad
- * file. */
+ * file; a file of zero bytes is one ("FILE: empty file, no trace"), a body
+ * that holds no spans is not. */
 int cli_load_traces(trace_set *ts, char **files, int n_files, tracefile_format fmt);
 
 #endif
