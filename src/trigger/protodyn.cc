@@ -235,6 +235,10 @@ extern "C" int protodyn_method(protodyn *p, const char *method, char **path, boo
         return 0;
     } catch (const std::bad_alloc &) {
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+    } catch (const std::exception &ex) { /* libprotobuf's CHECK failures throw FatalException */
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message: %.160s", ex.what());
+    } catch (...) {
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message");
     }
 }
 
@@ -269,6 +273,10 @@ extern "C" int protodyn_encode_request(protodyn *p, const char *method, const ch
         return 0;
     } catch (const std::bad_alloc &) {
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+    } catch (const std::exception &ex) { /* libprotobuf's CHECK failures throw FatalException */
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message: %.160s", ex.what());
+    } catch (...) {
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message");
     }
 }
 
@@ -469,6 +477,10 @@ static int decode(protodyn *p, const char *method, bool input, const uint8_t *da
         return 0;
     } catch (const std::bad_alloc &) {
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+    } catch (const std::exception &ex) { /* libprotobuf's CHECK failures throw FatalException */
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message: %.160s", ex.what());
+    } catch (...) {
+        return tc_error_set(e, TC_ERR_INPUT, "the protobuf library refused the message");
     }
 }
 
