@@ -408,26 +408,19 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         with_trigger = false;
         if (o->buf && spanbuf_watch(o->buf, tid) == 0)
             watching = true;
-    } else if (tt == RES_TRIG_HTTP || tt == RES_TRIG_GRAPHQL) {
-        trigger_http_request req;
-        if ((tt == RES_TRIG_HTTP ? trigger_http_from_test : trigger_graphql_from_test)(t, base_dir, interpolate, v, a,
-                                                                                        &req, &e)) {
-            out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
-                                : fmt(a, "%s", e.msg);
-            set_state(&c, RUN_TRIGGER_FAILED);
-            goto done;
-        }
-        if (o->buf && spanbuf_watch(o->buf, tid) == 0) /* before the call: early spans are kept */
-            watching = true;
-        trigger_http_run(&req, tid, sid, o->b3, &res);
-        if (!res.ok) {
-            out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
-            set_state(&c, RUN_TRIGGER_FAILED);
-            goto done;
-        }
-    } else if (tt == RES_TRIG_GRPC) {
-        trigger_grpc_request req;
-        if (trigger_grpc_from_test(t, base_dir, interpolate, v, a, &req, &e)) {
+    } else if (tt == RES_TRIG_HTTP || tt == RES_TRIG_GRAPHQL || tt == RES_TRIG_GRPC || tt == RES_TRIG_KAFKA) {
+        /* build the request (a bad field is located in the test file), watch the
+           trace id before the call (early spans are kept), call */
+        union {
+            trigger_http_request http;
+            trigger_grpc_request grpc;
+            trigger_kafka_request kafka;
+        } req;
+        int brc = tt == RES_TRIG_HTTP      ? trigger_http_from_test(t, base_dir, interpolate, v, a, &req.http, &e)
+                  : tt == RES_TRIG_GRAPHQL ? trigger_graphql_from_test(t, base_dir, interpolate, v, a, &req.http, &e)
+                  : tt == RES_TRIG_GRPC    ? trigger_grpc_from_test(t, base_dir, interpolate, v, a, &req.grpc, &e)
+                                           : trigger_kafka_from_test(t, interpolate, v, a, &req.kafka, &e);
+        if (brc) {
             out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
                                 : fmt(a, "%s", e.msg);
             set_state(&c, RUN_TRIGGER_FAILED);
@@ -435,25 +428,15 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         }
         if (o->buf && spanbuf_watch(o->buf, tid) == 0)
             watching = true;
-        trigger_grpc_run(&req, tid, sid, o->b3, &res);
-        if (!res.ok) {
-            out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
-            set_state(&c, RUN_TRIGGER_FAILED);
-            goto done;
+        if (tt == RES_TRIG_GRPC) {
+            trigger_grpc_run(&req.grpc, tid, sid, o->b3, &res);
+        } else if (tt == RES_TRIG_KAFKA) {
+            if (timeout / 1000000ull < (uint64_t)TRIGGER_DEFAULT_TIMEOUT_MS) /* no longer than the run waits */
+                req.kafka.timeout_ms = (long)(timeout / 1000000ull);
+            trigger_kafka_run(&req.kafka, tid, sid, o->b3, &res);
+        } else {
+            trigger_http_run(&req.http, tid, sid, o->b3, &res);
         }
-    } else if (tt == RES_TRIG_KAFKA) {
-        trigger_kafka_request req;
-        if (trigger_kafka_from_test(t, interpolate, v, a, &req, &e)) {
-            out->error = e.line ? fmt(a, "%s:%d:%d: %s", o->file ? o->file : "test", e.line, e.col, e.msg)
-                                : fmt(a, "%s", e.msg);
-            set_state(&c, RUN_TRIGGER_FAILED);
-            goto done;
-        }
-        if (o->buf && spanbuf_watch(o->buf, tid) == 0)
-            watching = true;
-        if (timeout / 1000000ull < (uint64_t)TRIGGER_DEFAULT_TIMEOUT_MS) /* no longer than the run waits */
-            req.timeout_ms = (long)(timeout / 1000000ull);
-        trigger_kafka_run(&req, tid, sid, o->b3, &res);
         if (!res.ok) {
             out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
             set_state(&c, RUN_TRIGGER_FAILED);

@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,39 +17,7 @@
 
 #define GRPC_MAX_HEADERS 1000
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static uint64_t unix_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- from a test ---- */
-
-/* Interpolates one located field; on failure names it and its place. */
-static int field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
-                 const char **out, tc_error *e)
-{
-    if (!src->s) {
-        *out = NULL;
-        return 0;
-    }
-    tc_error ie;
-    if (interp(user, src->s, a, out, &ie) != 0) {
-        tc_error_set(e, TC_ERR_INPUT, "trigger %s: %s", name, ie.msg);
-        e->line = src->line;
-        e->col = src->col;
-        return TC_ERR_INPUT;
-    }
-    return 0;
-}
 
 static int missing(const res_str *at, const res_trigger *tr, const char *name, tc_error *e)
 {
@@ -64,25 +31,12 @@ static int missing(const res_str *at, const res_trigger *tr, const char *name, t
  * text, name (the last path element) and folder, in a. */
 static bool proto_from_file(const char *base_dir, const char *pf, arena *a, trigger_grpc_request *out)
 {
-    if (!pf || !*pf || strlen(pf) > 1024 || strchr(pf, '\n') || strchr(pf, '{') || strchr(pf, ';'))
-        return false;
-    char path[2048];
-    if (pf[0] == '/' || !base_dir || !*base_dir)
-        snprintf(path, sizeof path, "%s", pf);
-    else
-        snprintf(path, sizeof path, "%s/%s", base_dir, pf);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > PROTODYN_MAX_TEXT)
-        return false;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    char *text = arena_alloc(a, (size_t)st.st_size + 1);
-    size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
+    if (pf && strchr(pf, ';'))
+        return false; /* .proto text */
+    const char *path = NULL;
+    const char *text = trigger_file_text(base_dir, pf, PROTODYN_MAX_TEXT, a, &path);
     if (!text)
         return false;
-    text[n] = '\0';
     const char *slash = strrchr(path, '/');
     out->proto_text = text;
     out->proto_name = arena_strdup(a, slash ? slash + 1 : path);
@@ -98,10 +52,10 @@ int trigger_grpc_from_test(const res_test *t, const char *base_dir, trigger_inte
     const __typeof__(tr->grpc) *g = &tr->grpc;
     const char *pf = NULL;
     int rc;
-    if ((rc = field(interp, user, a, &g->protobuf_file, "protobufFile", &pf, e)) ||
-        (rc = field(interp, user, a, &g->address, "address", &out->address, e)) ||
-        (rc = field(interp, user, a, &g->method, "method", &out->method, e)) ||
-        (rc = field(interp, user, a, &g->request, "request", &out->request, e)))
+    if ((rc = trigger_field(interp, user, a, &g->protobuf_file, "protobufFile", &pf, e)) ||
+        (rc = trigger_field(interp, user, a, &g->address, "address", &out->address, e)) ||
+        (rc = trigger_field(interp, user, a, &g->method, "method", &out->method, e)) ||
+        (rc = trigger_field(interp, user, a, &g->request, "request", &out->request, e)))
         return rc;
     if (!out->address || !*out->address)
         return missing(&g->address, tr, "address", e);
@@ -120,8 +74,8 @@ int trigger_grpc_from_test(const res_test *t, const char *base_dir, trigger_inte
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < g->n_metadata; i++) {
         trigger_kv *kv = &out->metadata[out->n_metadata];
-        if ((rc = field(interp, user, a, &g->metadata[i].key, "metadata key", &kv->key, e)) ||
-            (rc = field(interp, user, a, &g->metadata[i].value, "metadata value", &kv->value, e)))
+        if ((rc = trigger_field(interp, user, a, &g->metadata[i].key, "metadata key", &kv->key, e)) ||
+            (rc = trigger_field(interp, user, a, &g->metadata[i].value, "metadata value", &kv->value, e)))
             return rc;
         if (kv->key && *kv->key) /* Tracetest skips entries without a key */
             out->n_metadata++;
@@ -130,17 +84,17 @@ int trigger_grpc_from_test(const res_test *t, const char *base_dir, trigger_inte
     if (au && au->type.s && *au->type.s) {
         if (strcasecmp(au->type.s, "basic") == 0) {
             out->auth = TRIGGER_AUTH_BASIC;
-            if ((rc = field(interp, user, a, &au->username, "auth username", &out->user, e)) ||
-                (rc = field(interp, user, a, &au->password, "auth password", &out->password, e)))
+            if ((rc = trigger_field(interp, user, a, &au->username, "auth username", &out->user, e)) ||
+                (rc = trigger_field(interp, user, a, &au->password, "auth password", &out->password, e)))
                 return rc;
         } else if (strcasecmp(au->type.s, "bearer") == 0) {
             out->auth = TRIGGER_AUTH_BEARER;
-            if ((rc = field(interp, user, a, &au->token, "auth token", &out->token, e)))
+            if ((rc = trigger_field(interp, user, a, &au->token, "auth token", &out->token, e)))
                 return rc;
         } else if (strcasecmp(au->type.s, "apiKey") == 0) {
             out->auth = TRIGGER_AUTH_APIKEY;
-            if ((rc = field(interp, user, a, &au->key, "auth key", &out->key, e)) ||
-                (rc = field(interp, user, a, &au->value, "auth value", &out->value, e)))
+            if ((rc = trigger_field(interp, user, a, &au->key, "auth key", &out->key, e)) ||
+                (rc = trigger_field(interp, user, a, &au->value, "auth value", &out->value, e)))
                 return rc;
         } else {
             tc_error_set(e, TC_ERR_INPUT, "trigger auth: unknown type \"%s\" (basic, bearer or apiKey)",
@@ -483,7 +437,7 @@ static void run_call(const trigger_grpc_request *req, protodyn *pd, const char *
             curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
         }
         CURLcode rc = curl_easy_perform(h);
-        out->end_ns = unix_ns();
+        out->end_ns = trigger_unix_ns();
         long http = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
         curl_easy_cleanup(h);
@@ -546,8 +500,8 @@ void trigger_grpc_run(const trigger_grpc_request *req, const uint8_t trace_id[TR
                       const uint8_t span_id[SPAN_ID_LEN], bool b3, trigger_result *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_once(&curl_once, curl_init_once);
-    out->start_ns = unix_ns();
+    trigger_curl_init();
+    out->start_ns = trigger_unix_ns();
     protodyn *pd = NULL;
     char *path = NULL;
     bool server_streaming = false, client_streaming = false;
@@ -579,7 +533,7 @@ void trigger_grpc_run(const trigger_grpc_request *req, const uint8_t trace_id[TR
         run_call(req, pd, path, server_streaming, trace_id, span_id, b3, &frame, out);
     }
     if (!out->end_ns)
-        out->end_ns = unix_ns();
+        out->end_ns = trigger_unix_ns();
     if (!out->body)
         out->body = strdup("");
     if (!out->ok && !out->error)

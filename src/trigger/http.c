@@ -16,7 +16,12 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static uint64_t unix_ns(void)
+void trigger_curl_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
+
+uint64_t trigger_unix_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -105,12 +110,12 @@ void trigger_http_run(const trigger_http_request *req, const uint8_t trace_id[TR
                       const uint8_t span_id[SPAN_ID_LEN], bool b3, trigger_result *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_once(&curl_once, curl_init_once);
-    out->start_ns = unix_ns();
+    trigger_curl_init();
+    out->start_ns = trigger_unix_ns();
     CURL *c = curl_easy_init();
     if (!c) {
         fail(out, "%s%s", "cannot start an HTTP client", "");
-        out->end_ns = unix_ns();
+        out->end_ns = trigger_unix_ns();
         return;
     }
     char tid[33], sid[17], hdr[128], errbuf[CURL_ERROR_SIZE] = "";
@@ -194,7 +199,7 @@ void trigger_http_run(const trigger_http_request *req, const uint8_t trace_id[TR
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     CURLcode rc = curl_easy_perform(c);
-    out->end_ns = unix_ns();
+    out->end_ns = trigger_unix_ns();
     if (rc != CURLE_OK) {
         /* curl's detailed message when it has one, else the code's text */
         fail(out, "%s%s", *errbuf ? errbuf : curl_easy_strerror(rc), "");

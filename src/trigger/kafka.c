@@ -12,13 +12,6 @@
 
 #define MAX_REASON 512
 
-static uint64_t unix_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -36,24 +29,6 @@ static int located(tc_error *e, int line, int col)
     return TC_ERR_INPUT;
 }
 
-/* Interpolates one located field; on failure names it and its place. */
-static int field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
-                 const char **out, tc_error *e)
-{
-    if (!src->s) {
-        *out = NULL;
-        return 0;
-    }
-    tc_error ie;
-    if (interp(user, src->s, a, out, &ie) != 0) {
-        tc_error_set(e, TC_ERR_INPUT, "trigger %s: %s", name, ie.msg);
-        return located(e, src->line, src->col);
-    }
-    if (!*out)
-        return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
-    return 0;
-}
-
 int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *user, arena *a,
                             trigger_kafka_request *out, tc_error *e)
 {
@@ -66,7 +41,7 @@ int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *u
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < k->n_broker_urls; i++) {
         const char *b;
-        if ((rc = field(interp, user, a, &k->broker_urls[i], "brokerUrls", &b, e)))
+        if ((rc = trigger_field(interp, user, a, &k->broker_urls[i], "brokerUrls", &b, e)))
             return rc;
         if (b && *b)
             out->brokers[out->n_brokers++] = b;
@@ -75,9 +50,9 @@ int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *u
         tc_error_set(e, TC_ERR_INPUT, "trigger brokerUrls: missing");
         return located(e, t->trigger.type_name.line, t->trigger.type_name.col);
     }
-    if ((rc = field(interp, user, a, &k->topic, "topic", &out->topic, e)) ||
-        (rc = field(interp, user, a, &k->message_key, "messageKey", &out->key, e)) ||
-        (rc = field(interp, user, a, &k->message_value, "messageValue", &out->value, e)))
+    if ((rc = trigger_field(interp, user, a, &k->topic, "topic", &out->topic, e)) ||
+        (rc = trigger_field(interp, user, a, &k->message_key, "messageKey", &out->key, e)) ||
+        (rc = trigger_field(interp, user, a, &k->message_value, "messageValue", &out->value, e)))
         return rc;
     if (!out->topic || !*out->topic) {
         const res_str *at = k->topic.s ? &k->topic : &t->trigger.type_name;
@@ -86,8 +61,8 @@ int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *u
     }
     for (size_t i = 0; i < k->n_headers; i++) {
         trigger_kv *kv = &out->headers[out->n_headers];
-        if ((rc = field(interp, user, a, &k->headers[i].key, "header key", &kv->key, e)) ||
-            (rc = field(interp, user, a, &k->headers[i].value, "header value", &kv->value, e)))
+        if ((rc = trigger_field(interp, user, a, &k->headers[i].key, "header key", &kv->key, e)) ||
+            (rc = trigger_field(interp, user, a, &k->headers[i].value, "header value", &kv->value, e)))
             return rc;
         if (kv->key && *kv->key) {
             if (!kv->value)
@@ -98,7 +73,7 @@ int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *u
     /* Tracetest authenticates whenever authentication.plain is given, and
      * the API knows no other type */
     const char *type = NULL;
-    if ((rc = field(interp, user, a, &k->auth_type, "authentication type", &type, e)))
+    if ((rc = trigger_field(interp, user, a, &k->auth_type, "authentication type", &type, e)))
         return rc;
     if (type && *type && strcasecmp(type, "plain") != 0) {
         tc_error_set(e, TC_ERR_INPUT, "trigger authentication type: unknown type \"%s\" (plain)", type);
@@ -106,8 +81,8 @@ int trigger_kafka_from_test(const res_test *t, trigger_interp_fn interp, void *u
     }
     if (k->auth_username.s || k->auth_password.s) {
         out->auth_type = "plain";
-        if ((rc = field(interp, user, a, &k->auth_username, "authentication username", &out->user, e)) ||
-            (rc = field(interp, user, a, &k->auth_password, "authentication password", &out->password, e)))
+        if ((rc = trigger_field(interp, user, a, &k->auth_username, "authentication username", &out->user, e)) ||
+            (rc = trigger_field(interp, user, a, &k->auth_password, "authentication password", &out->password, e)))
             return rc;
     }
     /* Tracetest's sslVerification switches TLS on (off by default) */
@@ -229,7 +204,7 @@ void trigger_kafka_run(const trigger_kafka_request *req, const uint8_t trace_id[
                        const uint8_t span_id[SPAN_ID_LEN], bool b3, trigger_result *out)
 {
     memset(out, 0, sizeof *out);
-    out->start_ns = unix_ns();
+    out->start_ns = trigger_unix_ns();
     uint64_t t0 = mono_ms();
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : (long)TRIGGER_DEFAULT_TIMEOUT_MS;
     tc_buf msg, brokers;
@@ -321,7 +296,7 @@ void trigger_kafka_run(const trigger_kafka_request *req, const uint8_t trace_id[
         rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(rk, 0);
     }
-    out->end_ns = unix_ns();
+    out->end_ns = trigger_unix_ns();
     if (st.delivered && !st.err) {
         char part[24], off[24];
         snprintf(part, sizeof part, "%d", (int)st.partition);
@@ -355,7 +330,7 @@ void trigger_kafka_run(const trigger_kafka_request *req, const uint8_t trace_id[
 
 failed:
     if (!out->end_ns)
-        out->end_ns = unix_ns();
+        out->end_ns = trigger_unix_ns();
     fail(out, &msg);
     free(out->body); /* no partial result */
     out->body = NULL;

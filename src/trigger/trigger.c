@@ -27,8 +27,8 @@ int trigger_ids_new(uint8_t trace_id[TRACE_ID_LEN], uint8_t span_id[SPAN_ID_LEN]
 }
 
 /* Interpolates one located field; on failure names it and its place. */
-static int field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
-                 const char **out, tc_error *e)
+int trigger_field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
+                  const char **out, tc_error *e)
 {
     if (!src->s) {
         *out = NULL;
@@ -41,22 +41,22 @@ static int field(trigger_interp_fn interp, void *user, arena *a, const res_str *
         e->col = src->col;
         return TC_ERR_INPUT;
     }
+    if (!*out)
+        return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
     return 0;
 }
 
-/* A body naming a readable regular file (relative to base_dir) is that
- * file's content, as Tracetest allows. */
-static const char *body_from_file(const char *base_dir, const char *body, arena *a)
+const char *trigger_file_text(const char *base_dir, const char *name, size_t max, arena *a, const char **path_out)
 {
-    if (!body || !*body || strlen(body) > 1024 || strchr(body, '\n') || strchr(body, '{'))
-        return NULL;
+    if (!name || !*name || strlen(name) > 1024 || strchr(name, '\n') || strchr(name, '{'))
+        return NULL; /* text, not a file name */
     char path[2048];
-    if (body[0] == '/' || !base_dir || !*base_dir)
-        snprintf(path, sizeof path, "%s", body);
+    if (name[0] == '/' || !base_dir || !*base_dir)
+        snprintf(path, sizeof path, "%s", name);
     else
-        snprintf(path, sizeof path, "%s/%s", base_dir, body);
+        snprintf(path, sizeof path, "%s/%s", base_dir, name);
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > TRIGGER_MAX_BODY)
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
         return NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -67,6 +67,8 @@ static const char *body_from_file(const char *base_dir, const char *body, arena 
     if (!buf)
         return NULL;
     buf[n] = '\0';
+    if (path_out && !(*path_out = arena_strdup(a, path)))
+        return NULL;
     return buf;
 }
 
@@ -80,8 +82,8 @@ static int headers_auth(const res_kv *hs, size_t n_hs, const res_auth *au, trigg
         return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_hs; i++) {
         trigger_kv *kv = &out->headers[out->n_headers];
-        if ((rc = field(interp, user, a, &hs[i].key, "header key", &kv->key, e)) ||
-            (rc = field(interp, user, a, &hs[i].value, "header value", &kv->value, e)))
+        if ((rc = trigger_field(interp, user, a, &hs[i].key, "header key", &kv->key, e)) ||
+            (rc = trigger_field(interp, user, a, &hs[i].value, "header value", &kv->value, e)))
             return rc;
         if (kv->key && *kv->key)
             out->n_headers++;
@@ -89,17 +91,17 @@ static int headers_auth(const res_kv *hs, size_t n_hs, const res_auth *au, trigg
     if (au && au->type.s) {
         if (strcasecmp(au->type.s, "basic") == 0) {
             out->auth = TRIGGER_AUTH_BASIC;
-            if ((rc = field(interp, user, a, &au->username, "auth username", &out->user, e)) ||
-                (rc = field(interp, user, a, &au->password, "auth password", &out->password, e)))
+            if ((rc = trigger_field(interp, user, a, &au->username, "auth username", &out->user, e)) ||
+                (rc = trigger_field(interp, user, a, &au->password, "auth password", &out->password, e)))
                 return rc;
         } else if (strcasecmp(au->type.s, "bearer") == 0) {
             out->auth = TRIGGER_AUTH_BEARER;
-            if ((rc = field(interp, user, a, &au->token, "auth token", &out->token, e)))
+            if ((rc = trigger_field(interp, user, a, &au->token, "auth token", &out->token, e)))
                 return rc;
         } else if (strcasecmp(au->type.s, "apiKey") == 0) {
             out->auth = TRIGGER_AUTH_APIKEY;
-            if ((rc = field(interp, user, a, &au->key, "auth key", &out->key, e)) ||
-                (rc = field(interp, user, a, &au->value, "auth value", &out->value, e)))
+            if ((rc = trigger_field(interp, user, a, &au->key, "auth key", &out->key, e)) ||
+                (rc = trigger_field(interp, user, a, &au->value, "auth value", &out->value, e)))
                 return rc;
             out->key_in_query = au->in.s && strcasecmp(au->in.s, "query") == 0;
         } else {
@@ -118,9 +120,9 @@ int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_inte
     memset(out, 0, sizeof *out);
     const __typeof__(t->trigger.http) *h = &t->trigger.http;
     int rc;
-    if ((rc = field(interp, user, a, &h->url, "url", &out->url, e)) ||
-        (rc = field(interp, user, a, &h->method, "method", &out->method, e)) ||
-        (rc = field(interp, user, a, &h->body, "body", &out->body, e)))
+    if ((rc = trigger_field(interp, user, a, &h->url, "url", &out->url, e)) ||
+        (rc = trigger_field(interp, user, a, &h->method, "method", &out->method, e)) ||
+        (rc = trigger_field(interp, user, a, &h->body, "body", &out->body, e)))
         return rc;
     if (!out->url || !*out->url) {
         tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
@@ -130,7 +132,7 @@ int trigger_http_from_test(const res_test *t, const char *base_dir, trigger_inte
     }
     if (!out->method || !*out->method)
         out->method = "GET";
-    const char *file_body = body_from_file(base_dir, out->body, a);
+    const char *file_body = trigger_file_text(base_dir, out->body, TRIGGER_MAX_BODY, a, NULL);
     if (file_body)
         out->body = file_body;
     /* Tracetest verifies certificates only when the test says so */
@@ -186,9 +188,9 @@ int trigger_graphql_from_test(const res_test *t, const char *base_dir, trigger_i
     const __typeof__(t->trigger.graphql) *g = &t->trigger.graphql;
     const char *query = NULL, *op = NULL;
     int rc;
-    if ((rc = field(interp, user, a, &g->url, "url", &out->url, e)) ||
-        (rc = field(interp, user, a, &g->query, "body.query", &query, e)) ||
-        (rc = field(interp, user, a, &g->operation_name, "body.operationName", &op, e)))
+    if ((rc = trigger_field(interp, user, a, &g->url, "url", &out->url, e)) ||
+        (rc = trigger_field(interp, user, a, &g->query, "body.query", &query, e)) ||
+        (rc = trigger_field(interp, user, a, &g->operation_name, "body.operationName", &op, e)))
         return rc;
     if (!out->url || !*out->url) {
         tc_error_set(e, TC_ERR_INPUT, "trigger url: missing");
@@ -196,7 +198,7 @@ int trigger_graphql_from_test(const res_test *t, const char *base_dir, trigger_i
         e->col = t->trigger.type_name.col;
         return TC_ERR_INPUT;
     }
-    const char *file_query = body_from_file(base_dir, query, a); /* ./query.graphql */
+    const char *file_query = trigger_file_text(base_dir, query, TRIGGER_MAX_BODY, a, NULL); /* ./query.graphql */
     if (file_query)
         query = file_query;
     tc_buf b;
@@ -206,8 +208,8 @@ int trigger_graphql_from_test(const res_test *t, const char *base_dir, trigger_i
     buf_puts(&b, ",\"variables\":{");
     for (size_t i = 0; i < g->n_variables; i++) {
         const char *k = NULL, *v = NULL;
-        if ((rc = field(interp, user, a, &g->variables[i].key, "body.variables", &k, e)) ||
-            (rc = field(interp, user, a, &g->variables[i].value, "body.variables", &v, e))) {
+        if ((rc = trigger_field(interp, user, a, &g->variables[i].key, "body.variables", &k, e)) ||
+            (rc = trigger_field(interp, user, a, &g->variables[i].value, "body.variables", &v, e))) {
             buf_free(&b);
             return rc;
         }

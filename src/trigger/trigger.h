@@ -63,13 +63,32 @@ typedef struct trigger_result {
     size_t n_attrs;
 } trigger_result;
 
-/* Fills a trace id and a span id from the system's random source.
- * Returns 0, or -1 when it cannot be read. */
-int trigger_ids_new(uint8_t trace_id[TRACE_ID_LEN], uint8_t span_id[SPAN_ID_LEN]);
-
 /* Interpolates ${...} in s with the run's variables (see expr_interpolate).
  * Returns 0 with *out in a, or non-zero with e set. */
 typedef int (*trigger_interp_fn)(void *user, const char *s, arena *a, const char **out, tc_error *e);
+
+/* ---- shared by the triggers (http.c, grpc.c, kafka.c, trigger.c) ---- */
+
+/* Interpolates one located field of a test's trigger (src->s NULL: *out
+ * NULL). On failure, TC_ERR_INPUT with e naming the field ("trigger NAME:
+ * ...") at its line:col. */
+int trigger_field(trigger_interp_fn interp, void *user, arena *a, const res_str *src, const char *name,
+                  const char **out, tc_error *e);
+
+/* When `name` names a readable regular file (relative to base_dir unless
+ * absolute) of at most max bytes: its text, in a, and *path (may be NULL)
+ * the path, in a. NULL otherwise: the value is text, not a file name. */
+const char *trigger_file_text(const char *base_dir, const char *name, size_t max, arena *a, const char **path);
+
+/* CLOCK_REALTIME in nanoseconds (a trigger call's times). */
+uint64_t trigger_unix_ns(void);
+
+/* curl_global_init, once per process. */
+void trigger_curl_init(void);
+
+/* Fills a trace id and a span id from the system's random source.
+ * Returns 0, or -1 when it cannot be read. */
+int trigger_ids_new(uint8_t trace_id[TRACE_ID_LEN], uint8_t span_id[SPAN_ID_LEN]);
 
 /* Builds the request of test t's http trigger, every field interpolated.
  * A body naming a readable file relative to base_dir is that file's
