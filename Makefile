@@ -137,6 +137,8 @@ $(B)/bench/%: bench/%.c $(LIB) | $(PROTO_H)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 test-bins: $(BIN) $(DRIVER) $(UNIT_BIN) $(REPLAY_BIN)
+# load tools the shell tests drive (bench/*.c, not benchmarks themselves)
+test-bins: $(B)/bench/flood_http $(B)/bench/loadgen_http
 
 check: setup
 	@$(MAKE) --no-print-directory test-bins

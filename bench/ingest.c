@@ -1,111 +1,26 @@
-/* ingest.c - receiver throughput: the OTLP/HTTP receiver runs in-process on
- * an ephemeral 127.0.0.1 port; N client threads (libcurl, keep-alive) send
- * 512-span OTLP protobuf batches (synthetic spans from gen.h, a new trace
- * id per batch) until BATCHES batches were sent. Prints spans/s accepted
- * and decoded into the span store, for N = 1, 4, 16, and the share of the
- * wall time the receiver's threads spent on a CPU (their user + system time
- * from /proc, "MHD-*" threads; 100% = one core busy). */
-#include "codec/codec.h"
+/* ingest.c - receiver throughput. This process runs the OTLP/HTTP and
+ * OTLP/gRPC receivers (as `tracecheck run` does: one span store, ephemeral
+ * 127.0.0.1 ports); the load comes from other processes, loadgen_http and
+ * loadgen_grpc (built beside this binary), so the CPU measured here is the
+ * receiver's alone. For each protocol and 1, 4 and 8 connections it sends
+ * BATCHES 512-span OTLP protobuf exports and prints spans/s accepted into
+ * the span store, MB/s of request bodies, the receiver's CPU (user + system
+ * of this process over the wall time; 100% = one core busy) and the 99th
+ * percentile time per export as the client saw it.
+ *
+ *   ingest [--batches N] [--spans S] [--conns LIST] [--proto http|grpc|both] */
 #include "gen.h"
+#include "receiver/otlp_grpc.h"
 #include "receiver/otlp_http.h"
 
-#include <curl/curl.h>
-#include <dirent.h>
-#include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define BATCH_SPANS 512
-#define BODIES 32      /* distinct prebuilt bodies (trace ids differ) */
-#define BATCHES 2000   /* per measurement, split across the connections */
-
-typedef struct body {
-    uint8_t *p;
-    size_t len;
-} body;
-
-static body bodies[BODIES];
-
-typedef struct client {
-    int port;
-    int first, count;
-    int failures;
-} client;
-
-static size_t discard(char *p, size_t s, size_t n, void *u)
-{
-    (void)p;
-    (void)u;
-    return s * n;
-}
-
-static void *run_client(void *arg)
-{
-    client *c = arg;
-    CURL *h = curl_easy_init();
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/traces", c->port);
-    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    for (int i = 0; i < c->count; i++) {
-        const body *b = &bodies[(c->first + i) % BODIES];
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->p);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
-        long status = 0;
-        if (curl_easy_perform(h) != CURLE_OK ||
-            (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status), status != 200))
-            c->failures++;
-    }
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    return NULL;
-}
-
-/* CPU seconds used so far by this process's libmicrohttpd threads (named
- * "MHD-..."); -1 when /proc cannot tell. */
-static double receiver_cpu(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    long ticks = sysconf(_SC_CLK_TCK);
-    double sum = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[300], comm[64] = "", line[1024];
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (!fgets(comm, sizeof comm, f))
-            comm[0] = '\0';
-        fclose(f);
-        if (strncmp(comm, "MHD-", 4) != 0)
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        char *close_paren = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
-        fclose(f);
-        unsigned long long ut, st;
-        /* fields after "pid (comm)": state ... utime is the 12th, stime the 13th */
-        if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                                  &ut, &st) == 2)
-            sum += (double)(ut + st) / (double)ticks;
-    }
-    closedir(d);
-    return sum;
-}
 
 static double now(void)
 {
@@ -114,65 +29,115 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-int main(void)
+static double cpu_seconds(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    size_t total_bytes = 0;
-    for (int i = 0; i < BODIES; i++) {
-        trace_set *ts = gen_trace_set(BATCH_SPANS, 1000 + (uint64_t)i);
-        tc_buf b;
-        buf_init(&b, 0);
-        if (!ts || otlp_pb_encode(ts, &b)) {
-            fprintf(stderr, "cannot build the batches\n");
-            return 1;
-        }
-        bodies[i].len = b.len;
-        bodies[i].p = (uint8_t *)buf_detach(&b);
-        total_bytes += bodies[i].len;
-        trace_set_free(&ts);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Runs `tool --port P --conns N --batches B --spans S` and reads its one
+ * line into out. 0, or -1 (the tool failed or is not there). */
+static int run_tool(const char *tool, int port, int conns, int batches, int spans, char *out, size_t cap)
+{
+    char cmd[PATH_MAX + 128];
+    snprintf(cmd, sizeof cmd, "'%s' --port %d --conns %d --batches %d --spans %d", tool, port, conns, batches,
+             spans);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    out[0] = '\0';
+    char *ok = fgets(out, (int)cap, p);
+    int st = pclose(p);
+    return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static double field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    int batches = 2000, spans = 512;
+    const char *proto = "both", *conn_list = "1,4,8";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--batches") == 0)
+            batches = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--spans") == 0)
+            spans = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--conns") == 0)
+            conn_list = argv[i + 1];
+        else if (strcmp(argv[i], "--proto") == 0)
+            proto = argv[i + 1];
     }
-    printf("%d-span OTLP protobuf batches of about %.0f KB, %d batches a row\n", BATCH_SPANS,
-           (double)total_bytes / BODIES / 1e3, BATCHES);
-    printf("%-12s %10s %12s %10s %14s %9s\n", "connections", "seconds", "spans/s", "MB/s", "receiver CPU", "failures");
-    const int conns[] = {1, 4, 16};
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return 1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    char tool_http[PATH_MAX + 32], tool_grpc[PATH_MAX + 32];
+    snprintf(tool_http, sizeof tool_http, "%s/loadgen_http", self);
+    snprintf(tool_grpc, sizeof tool_grpc, "%s/loadgen_grpc", self);
+
+    printf("%d-span OTLP protobuf exports, %d per row, load from its own process; %ld cores\n", spans, batches,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-6s %6s %9s %12s %9s %13s %9s %9s\n", "proto", "conns", "seconds", "spans/s", "MB/s", "receiver CPU",
+           "p99 ms", "failures");
     int rc = 0;
-    for (size_t k = 0; k < sizeof conns / sizeof conns[0]; k++) {
-        spanbuf *buf = spanbuf_new((size_t)1 << 30);
-        tc_error e;
-        recv_http *r = recv_http_start("127.0.0.1:0", buf, NULL, &e);
-        if (!r) {
-            fprintf(stderr, "receiver: %s\n", e.msg);
-            return 1;
+    for (int pi = 0; pi < 2; pi++) {
+        bool grpc = pi == 1;
+        if (strcmp(proto, "both") != 0 && strcmp(proto, grpc ? "grpc" : "http") != 0)
+            continue;
+        char list[128];
+        snprintf(list, sizeof list, "%s", conn_list);
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+            int conns = atoi(tok);
+            spanbuf *buf = spanbuf_new(0);
+            tc_error e;
+            recv_http *rh = NULL;
+            recv_grpc *rg = NULL;
+            int port;
+            if (grpc) {
+                rg = recv_grpc_start("127.0.0.1:0", buf, NULL, &e);
+                port = rg ? recv_grpc_port(rg) : 0;
+            } else {
+                rh = recv_http_start("127.0.0.1:0", buf, NULL, &e);
+                port = rh ? recv_http_port(rh) : 0;
+            }
+            if (!port) {
+                fprintf(stderr, "receiver: %s\n", e.msg);
+                return 1;
+            }
+            char line[512];
+            double t0 = now(), c0 = cpu_seconds();
+            int trc = run_tool(grpc ? tool_grpc : tool_http, port, conns, batches, spans, line, sizeof line);
+            double wall = now() - t0, cpu = cpu_seconds() - c0;
+            spanbuf_stats st;
+            spanbuf_get_stats(buf, &st);
+            recv_http_stop(&rh);
+            recv_grpc_stop(&rg);
+            spanbuf_free(&buf);
+            double secs = field(line, "seconds="), bytes = field(line, "bytes=");
+            if (trc || secs <= 0) {
+                printf("%-6s %6d   load generator failed: %s", grpc ? "grpc" : "http", conns,
+                       line[0] ? line : "(no output)\n");
+                rc = 1;
+                continue;
+            }
+            printf("%-6s %6d %9.2f %12.0f %9.1f %12.0f%% %9.2f %9.0f\n", grpc ? "grpc" : "http", conns, secs,
+                   (double)st.spans_accepted / secs, bytes / secs / 1e6, 100 * cpu / wall,
+                   field(line, "p99_ms="), field(line, "failures="));
+            if (st.spans_accepted != (uint64_t)batches * (uint64_t)spans) {
+                printf("       span store holds %llu spans, want %llu\n", (unsigned long long)st.spans_accepted,
+                       (unsigned long long)batches * (unsigned long long)spans);
+                rc = 1;
+            }
         }
-        int n = conns[k];
-        pthread_t th[16];
-        client cl[16];
-        double t0 = now(), cpu0 = receiver_cpu();
-        for (int i = 0; i < n; i++) {
-            cl[i] = (client){recv_http_port(r), i * (BATCHES / n), BATCHES / n, 0};
-            pthread_create(&th[i], NULL, run_client, &cl[i]);
-        }
-        int failures = 0;
-        for (int i = 0; i < n; i++) {
-            pthread_join(th[i], NULL);
-            failures += cl[i].failures;
-        }
-        double secs = now() - t0, cpu = receiver_cpu() - cpu0;
-        spanbuf_stats st;
-        spanbuf_get_stats(buf, &st);
-        uint64_t spans = st.spans_accepted + st.spans_rejected;
-        char share[32] = "n/a";
-        if (cpu0 >= 0)
-            snprintf(share, sizeof share, "%.0f%%", 100 * cpu / secs);
-        printf("%-12d %10.2f %12.0f %10.1f %14s %9d\n", n, secs, (double)spans / secs,
-               (double)total_bytes / BODIES * BATCHES / secs / 1e6, share, failures);
-        if (failures)
-            rc = 1;
-        recv_http_stop(&r);
-        spanbuf_free(&buf);
     }
-    for (int i = 0; i < BODIES; i++)
-        free(bodies[i].p);
-    curl_global_cleanup();
     return rc;
 }

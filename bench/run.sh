@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark binary built in $1/bench and every bench/*.sh script
-# (but this one) once, and prints their tables. BENCH_LIST=1 only names
+# Runs every benchmark binary built in $1/bench (not the load tools:
+# loadgen_*, flood_*, h2flood) and every bench/*.sh script (but this one) once, and prints their tables. BENCH_LIST=1 only names
 # them, in order.
 set -eu
 B=${1:-build}
@@ -11,6 +11,7 @@ run() { # run NAME COMMAND...
 }
 for b in "$B"/bench/*; do
   [ -x "$b" ] || continue
+  case $(basename "$b") in loadgen_* | flood_* | h2flood) continue ;; esac # load tools other benches drive
   run "$(basename "$b")" "$b"
 done
 for s in bench/*.sh; do

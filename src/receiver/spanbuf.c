@@ -6,11 +6,28 @@
 #include <string.h>
 #include <time.h>
 
+/* A decoded export, kept as it was decoded (no copy): the traces it holds
+ * refer to it, and it is freed when the last of them lets go. */
+typedef struct batch {
+    trace_set *ts;
+    uint32_t refs;
+    size_t bytes;
+} batch;
+
+/* One trace's spans from one batch. */
+typedef struct seg {
+    batch *b;
+    trace *t;
+} seg;
+
 typedef struct entry {
     uint8_t id[TRACE_ID_LEN];
-    trace_set *ts;
+    seg *segs;           /* in arrival order: a later copy of a span wins */
+    uint32_t n_segs, cap_segs;
+    uint64_t *ids;       /* distinct span ids seen (open addressing, 0 = free) */
+    uint32_t n_ids, cap_ids;
     uint32_t n_spans;
-    size_t bytes;
+    size_t bytes;        /* the entry's own memory (not its batches') */
     uint64_t last_ns;
     bool watched;
     struct entry *bucket_next;
@@ -64,9 +81,21 @@ spanbuf *spanbuf_new(size_t max_bytes)
     return b;
 }
 
-static void entry_free(entry *e)
+static void batch_release(spanbuf *b, batch *bt)
 {
-    trace_set_free(&e->ts);
+    if (--bt->refs == 0) {
+        b->bytes -= bt->bytes;
+        trace_set_free(&bt->ts);
+        free(bt);
+    }
+}
+
+static void entry_free(spanbuf *b, entry *e)
+{
+    for (uint32_t i = 0; i < e->n_segs; i++)
+        batch_release(b, e->segs[i].b);
+    free(e->segs);
+    free(e->ids);
     free(e);
 }
 
@@ -77,7 +106,7 @@ void spanbuf_free(spanbuf **bp)
     spanbuf *b = *bp;
     for (entry *e = b->oldest; e;) {
         entry *n = e->newer;
-        entry_free(e);
+        entry_free(b, e);
         e = n;
     }
     free(b->buckets);
@@ -147,12 +176,7 @@ static entry *get_or_create(spanbuf *b, const uint8_t *id)
     e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    e->ts = trace_set_new(0);
-    if (!e->ts) {
-        free(e);
-        return NULL;
-    }
-    e->bytes = arena_reserved(trace_set_arena(e->ts)) + sizeof *e;
+    e->bytes = sizeof *e;
     b->bytes += e->bytes;
     memcpy(e->id, id, TRACE_ID_LEN);
     if (b->n_entries + 1 > b->n_buckets)
@@ -175,7 +199,7 @@ static void remove_entry(spanbuf *b, entry *e)
     list_unlink(b, e);
     b->bytes -= e->bytes;
     b->n_entries--;
-    entry_free(e);
+    entry_free(b, e);
 }
 
 /* Evicts unwatched traces, oldest first, other than `keep`, until `need`
@@ -194,60 +218,150 @@ static bool make_room(spanbuf *b, size_t need, const entry *keep)
     return b->bytes + need <= b->max_bytes;
 }
 
-/* Rough size of a span for the cap check before copying. */
-static size_t span_size(const trace_span *sp)
+static uint64_t span_key(const trace_span *sp)
 {
-    size_t n = sizeof *sp + strlen(sp->name) + 64;
-    n += (size_t)sp->n_attrs * 48 + (size_t)sp->n_events * 64 + (size_t)sp->n_links * 64;
-    return n;
+    uint64_t k;
+    memcpy(&k, sp->span_id, 8);
+    return k ? k : 0x9E3779B97F4A7C15ull; /* an all-zero id still counts once */
 }
 
-int spanbuf_add(spanbuf *b, trace_set *batch, uint32_t *accepted, uint32_t *rejected)
+/* Adds a span id to the entry's set; true when it was new. false also
+ * when out of memory (the count is then low, never wrong the other way). */
+static bool ids_add(spanbuf *b, entry *e, uint64_t k)
 {
+    if ((e->n_ids + 1) * 4 > e->cap_ids * 3) {
+        uint32_t ncap = e->cap_ids ? e->cap_ids * 2 : 64;
+        uint64_t *nt = calloc(ncap, sizeof *nt);
+        if (!nt)
+            return false;
+        for (uint32_t i = 0; i < e->cap_ids; i++) {
+            if (!e->ids[i])
+                continue;
+            uint32_t h = (uint32_t)((e->ids[i] * 0x9E3779B97F4A7C15ull) >> 32) & (ncap - 1);
+            while (nt[h])
+                h = (h + 1) & (ncap - 1);
+            nt[h] = e->ids[i];
+        }
+        free(e->ids);
+        b->bytes += (size_t)(ncap - e->cap_ids) * sizeof *nt;
+        e->bytes += (size_t)(ncap - e->cap_ids) * sizeof *nt;
+        e->ids = nt;
+        e->cap_ids = ncap;
+    }
+    uint32_t h = (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & (e->cap_ids - 1);
+    while (e->ids[h]) {
+        if (e->ids[h] == k)
+            return false;
+        h = (h + 1) & (e->cap_ids - 1);
+    }
+    e->ids[h] = k;
+    e->n_ids++;
+    return true;
+}
+
+static int seg_push(spanbuf *b, entry *e, batch *bt, trace *t)
+{
+    if (e->n_segs == e->cap_segs) {
+        uint32_t ncap = e->cap_segs ? e->cap_segs * 2 : 4;
+        seg *ns = realloc(e->segs, ncap * sizeof *ns);
+        if (!ns)
+            return TC_ERR_NOMEM;
+        b->bytes += (size_t)(ncap - e->cap_segs) * sizeof *ns;
+        e->bytes += (size_t)(ncap - e->cap_segs) * sizeof *ns;
+        e->segs = ns;
+        e->cap_segs = ncap;
+    }
+    e->segs[e->n_segs++] = (seg){bt, t};
+    bt->refs++;
+    return 0;
+}
+
+int spanbuf_add_owned(spanbuf *b, trace_set **batchp, uint32_t *accepted, uint32_t *rejected)
+{
+    trace_set *ts = *batchp;
+    *batchp = NULL;
     uint32_t acc = 0, rej = 0;
     int rc = 0;
+    uint64_t nspans = ts ? trace_set_span_count(ts) : 0;
+    if (accepted)
+        *accepted = 0;
+    if (rejected)
+        *rejected = 0;
+    if (!ts)
+        return 0;
+    if (nspans == 0) {
+        trace_set_free(&ts);
+        return 0;
+    }
+    batch *bt = calloc(1, sizeof *bt);
+    if (!bt) {
+        trace_set_free(&ts);
+        return TC_ERR_NOMEM;
+    }
+    bt->ts = ts;
+    bt->bytes = arena_reserved(trace_set_arena(ts)) + sizeof *bt;
     uint64_t now = spanbuf_now_ns();
     pthread_mutex_lock(&b->mu);
-    for (uint32_t i = 0; i < trace_set_count(batch) && !rc; i++) {
-        trace *t = trace_set_at(batch, i);
-        entry *e = get_or_create(b, t->trace_id);
-        if (!e) {
-            rc = TC_ERR_NOMEM;
-            break;
-        }
-        for (uint32_t k = 0; k < t->n_spans; k++) {
-            if (!make_room(b, span_size(t->spans[k]), e)) {
-                rej++;
+    if (!make_room(b, bt->bytes, NULL)) {
+        rej = (uint32_t)nspans; /* no room even after eviction: refused whole */
+    } else {
+        b->bytes += bt->bytes;
+        bt->refs = 1; /* held while it is being attached */
+        for (uint32_t i = 0; i < trace_set_count(ts) && !rc; i++) {
+            trace *t = trace_set_at(ts, i);
+            if (t->n_spans == 0)
+                continue;
+            entry *e = get_or_create(b, t->trace_id);
+            if (!e || seg_push(b, e, bt, t)) {
+                rc = TC_ERR_NOMEM;
+                rej += t->n_spans;
+                if (e && e->n_segs == 0 && !e->watched)
+                    remove_entry(b, e);
                 continue;
             }
-            size_t before = arena_reserved(trace_set_arena(e->ts));
-            if (trace_set_copy_span(e->ts, t->spans[k], NULL) != 0) {
-                rej++;
-                continue;
-            }
-            size_t grew = arena_reserved(trace_set_arena(e->ts)) - before;
-            e->bytes += grew;
-            b->bytes += grew;
+            for (uint32_t k = 0; k < t->n_spans; k++)
+                if (ids_add(b, e, span_key(t->spans[k])))
+                    e->n_spans++;
             /* a retried span replaces its copy: the count may stay, the
                arrival still counts as activity for the quiet window */
-            e->n_spans = (uint32_t)trace_set_span_count(e->ts);
             e->last_ns = now;
-            acc++;
+            acc += t->n_spans;
+            list_unlink(b, e);
+            list_append(b, e);
         }
-        list_unlink(b, e);
-        list_append(b, e);
-        if (e->n_spans == 0 && !e->watched)
-            remove_entry(b, e);
+        batch_release(b, bt);
+        bt = NULL;
     }
     b->stats.spans_accepted += acc;
     b->stats.spans_rejected += rej;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+    if (bt) {
+        trace_set_free(&bt->ts);
+        free(bt);
+    }
     if (accepted)
         *accepted = acc;
     if (rejected)
         *rejected = rej;
     return rc;
+}
+
+int spanbuf_add(spanbuf *b, trace_set *src, uint32_t *accepted, uint32_t *rejected)
+{
+    trace_set *ts = trace_set_new(0);
+    if (!ts)
+        return TC_ERR_NOMEM;
+    for (uint32_t i = 0; i < trace_set_count(src); i++) {
+        trace *t = trace_set_at(src, i);
+        for (uint32_t k = 0; k < t->n_spans; k++) {
+            if (trace_set_copy_span(ts, t->spans[k], NULL) != 0) {
+                trace_set_free(&ts);
+                return TC_ERR_NOMEM;
+            }
+        }
+    }
+    return spanbuf_add_owned(b, &ts, accepted, rejected);
 }
 
 int spanbuf_watch(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
@@ -293,14 +407,18 @@ long spanbuf_snapshot(spanbuf *b, const uint8_t id[TRACE_ID_LEN], trace_set *dst
     long n = 0;
     pthread_mutex_lock(&b->mu);
     entry *e = find(b, id);
-    trace *t = e ? trace_set_find(e->ts, id) : NULL;
-    for (uint32_t k = 0; t && k < t->n_spans; k++) {
-        if (trace_set_copy_span(dst, t->spans[k], NULL) != 0) {
-            n = -1;
-            break;
+    for (uint32_t i = 0; e && i < e->n_segs && n >= 0; i++) {
+        const trace *t = e->segs[i].t;
+        for (uint32_t k = 0; k < t->n_spans; k++) {
+            if (trace_set_copy_span(dst, t->spans[k], NULL) != 0) {
+                n = -1;
+                break;
+            }
         }
-        n++;
     }
+    trace *got = n >= 0 && e ? trace_set_find(dst, id) : NULL;
+    if (n >= 0)
+        n = got ? (long)got->n_spans : 0;
     pthread_mutex_unlock(&b->mu);
     return n;
 }

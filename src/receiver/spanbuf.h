@@ -4,12 +4,16 @@
  * nobody waits for are dropped, least recently updated first, so spans
  * exported before a run starts waiting are kept while there is room.
  *
- * The cap is checked before each span is copied, so the bytes held may pass
- * it by at most one arena chunk of the trace being filled.
+ * Batches are kept as they were decoded, not copied: a trace's spans are
+ * the spans of that trace id in every batch that held some, and a batch is
+ * freed when no trace it holds is kept any more. The cap is checked for a
+ * whole batch before it is taken in; the bookkeeping added then (span id
+ * sets, batch lists) may pass it by a few kilobytes.
  *
- * Threading: every function is safe to call from any thread.
- * Ownership: the buffer owns one trace_set (one arena) per trace id;
- * spanbuf_add copies spans in, spanbuf_snapshot copies them out. */
+ * Threading: every function is safe to call from any thread; the lock is
+ * held for bookkeeping only, never while spans are decoded or copied in.
+ * Ownership: spanbuf_add_owned takes the batch; spanbuf_add copies it;
+ * spanbuf_snapshot copies spans out. */
 #ifndef TC_SPANBUF_H
 #define TC_SPANBUF_H
 
@@ -38,11 +42,16 @@ spanbuf *spanbuf_new(size_t max_bytes);
 /* Frees the buffer; no thread may be using it. Sets *b to NULL. */
 void spanbuf_free(spanbuf **b);
 
-/* Copies every span of `batch` into the traces of the buffer (a repeated
- * span id replaces the earlier copy) and wakes the waiters. When the cap
- * would be passed, unwatched traces are evicted oldest first; spans that
- * still do not fit are rejected. *accepted / *rejected (may be NULL) get
- * the counts. Returns 0 or TC_ERR_NOMEM. */
+/* Takes the decoded batch *batch (sets *batch to NULL; it is freed when no
+ * longer needed) and adds its spans to the traces of their trace ids (a
+ * repeated span id replaces the earlier copy in snapshots) and wakes the
+ * waiters. When the cap would be passed, unwatched traces are evicted
+ * oldest first; a batch that still does not fit is rejected whole.
+ * *accepted / *rejected (may be NULL) get the span counts. Returns 0 or
+ * TC_ERR_NOMEM. */
+int spanbuf_add_owned(spanbuf *b, trace_set **batch, uint32_t *accepted, uint32_t *rejected);
+
+/* As spanbuf_add_owned with a copy of `batch`, which stays the caller's. */
 int spanbuf_add(spanbuf *b, trace_set *batch, uint32_t *accepted, uint32_t *rejected);
 
 /* Marks a trace id as awaited: it is never evicted until unwatched. */

@@ -18,11 +18,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <curl/curl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -326,7 +328,7 @@ static void test_concurrent_exporters(void **state)
 static void test_silent_client_does_not_block(void **state)
 {
     (void)state;
-    recv_http_opts o = {.timeout_s = 1};
+    recv_http_opts o = {.body_timeout_ms = 1000};
     env e;
     env_start(&e, 0, &o);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -606,6 +608,182 @@ static void test_bind_errors(void **state)
     spanbuf_free(&b);
 }
 
+
+/* ---- the connection guard: deadlines, caps, shedding ---- */
+
+static int connect_raw(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads until the receiver closes fd or wait_ms pass. true: it closed
+ * (an end of stream or a reset). */
+static bool closed_within(int fd, int wait_ms)
+{
+    long long end = mono_ms() + wait_ms;
+    char b[4096];
+    for (;;) {
+        long long left = end - mono_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+    }
+}
+
+static void good_export(int port)
+{
+    size_t len;
+    char *js = fixture("otlp/node-sdk-hello.json", &len);
+    reply r;
+    post(port, "POST", "/v1/traces", "application/json", NULL, js, len, &r);
+    assert_int_equal(r.status, 200);
+    buf_free(&r.body);
+    free(js);
+}
+
+static void test_header_deadline(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.header_timeout_ms = 300};
+    env e;
+    env_start(&e, 0, &o);
+    int fd = connect_raw(e.port);
+    long long t0 = mono_ms();
+    assert_true(write(fd, "POST /v1/tr", 11) == 11); /* headers that never end */
+    assert_true(closed_within(fd, 5000));
+    long long took = mono_ms() - t0;
+    assert_true(took >= 250);
+    close(fd);
+    recv_http_stats st;
+    recv_http_get_stats(e.r, &st);
+    assert_true(st.conns_timed_out >= 1);
+    env_stop(&e);
+}
+
+static void test_idle_deadline(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.idle_timeout_ms = 300};
+    env e;
+    env_start(&e, 0, &o);
+    int fd = connect_raw(e.port);
+    const char req[] = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 2\r\n\r\n{}";
+    assert_true(write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+    char b[1024];
+    ssize_t n = read(fd, b, sizeof b - 1);
+    assert_true(n > 0);
+    b[n] = '\0';
+    assert_non_null(strstr(b, "HTTP/1.1 200"));
+    /* answered, kept alive, then closed for being idle */
+    long long t0 = mono_ms();
+    assert_true(closed_within(fd, 5000));
+    assert_true(mono_ms() - t0 >= 250);
+    close(fd);
+    env_stop(&e);
+}
+
+static void test_shed_per_address(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.max_conns_per_addr = 4};
+    env e;
+    env_start(&e, 0, &o);
+    int fd[4];
+    for (int i = 0; i < 4; i++) {
+        fd[i] = connect_raw(e.port);
+        usleep(20000); /* distinct accept times: fd[0] is the oldest */
+    }
+    usleep(100000);
+    /* a fifth connection from the same address is served; the oldest silent one goes */
+    good_export(e.port);
+    assert_true(closed_within(fd[0], 3000));
+    assert_false(closed_within(fd[3], 200));
+    recv_http_stats st;
+    recv_http_get_stats(e.r, &st);
+    assert_true(st.conns_shed >= 1);
+    assert_true(st.conns_open <= 4);
+    for (int i = 0; i < 4; i++)
+        close(fd[i]);
+    env_stop(&e);
+}
+
+static void test_shed_most_idle_first(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.max_conns = 3};
+    env e;
+    env_start(&e, 0, &o);
+    int busy = connect_raw(e.port); /* the oldest by accept, but it makes progress */
+    usleep(20000);
+    int quiet = connect_raw(e.port);
+    usleep(20000);
+    const char head[] = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 100\r\n\r\n{";
+    assert_true(write(busy, head, sizeof head - 1) == (ssize_t)(sizeof head - 1));
+    usleep(100000);
+    good_export(e.port); /* the third connection: no shedding yet needed... */
+    int third = connect_raw(e.port);
+    usleep(100000);
+    good_export(e.port); /* ...the total cap is reached now: the quiet one is shed */
+    assert_true(closed_within(quiet, 3000));
+    assert_false(closed_within(busy, 200));
+    close(busy);
+    close(quiet);
+    close(third);
+    env_stop(&e);
+}
+
+static void test_buffered_budget(void **state)
+{
+    (void)state;
+    recv_http_opts o = {.max_buffered = 4096};
+    env e;
+    env_start(&e, 0, &o);
+    int hog = connect_raw(e.port);
+    char req[3300];
+    int k = snprintf(req, sizeof req, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                      "Content-Length: 10000\r\n\r\n");
+    memset(req + k, ' ', sizeof req - (size_t)k);
+    assert_true(write(hog, req, sizeof req) == (ssize_t)sizeof req);
+    usleep(200000);
+    /* the hog holds ~3 KB of 4 KB: a 2 KB body does not fit */
+    char body[2048];
+    memset(body, ' ', sizeof body);
+    body[0] = '{';
+    body[sizeof body - 1] = '}';
+    reply r;
+    post(e.port, "POST", "/v1/traces", "application/json", NULL, body, sizeof body, &r);
+    assert_int_equal(r.status, 503);
+    buf_free(&r.body);
+    /* the hog gone, its bytes are free again */
+    close(hog);
+    long long end = mono_ms() + 3000;
+    do {
+        usleep(50000);
+        post(e.port, "POST", "/v1/traces", "application/json", NULL, body, sizeof body, &r);
+        buf_free(&r.body);
+    } while (r.status != 200 && mono_ms() < end);
+    assert_int_equal(r.status, 200);
+    env_stop(&e);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -615,6 +793,9 @@ int main(void)
         cmocka_unit_test(test_silent_client_does_not_block), cmocka_unit_test(test_bind_errors),
         cmocka_unit_test(test_chunked), cmocka_unit_test(test_limits_and_log),
         cmocka_unit_test(test_partial_success_protobuf), cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_header_deadline), cmocka_unit_test(test_idle_deadline),
+        cmocka_unit_test(test_shed_per_address), cmocka_unit_test(test_shed_most_idle_first),
+        cmocka_unit_test(test_buffered_budget),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
