@@ -17,7 +17,7 @@ SANFLAGS :=
 OPT ?= -O2 -g
 endif
 
-PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib libnghttp2 libcurl libmicrohttpd rdkafka protobuf
+PKGS := libprotobuf-c jansson yajl libfyaml libpcre2-8 zlib libnghttp2 libcurl libmicrohttpd rdkafka protobuf sqlite3 libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
