@@ -423,6 +423,26 @@ long spanbuf_snapshot(spanbuf *b, const uint8_t id[TRACE_ID_LEN], trace_set *dst
     return n;
 }
 
+uint32_t spanbuf_expire(spanbuf *b, uint64_t before_ns)
+{
+    uint32_t n = 0;
+    pthread_mutex_lock(&b->mu);
+    /* the recency list is in update order: stop at the first recent one */
+    for (entry *e = b->oldest; e;) {
+        entry *next = e->newer;
+        if (e->last_ns >= before_ns && e->n_spans)
+            break;
+        if (!e->watched && e->last_ns < before_ns) {
+            remove_entry(b, e);
+            n++;
+        }
+        e = next;
+    }
+    b->stats.traces_evicted += n;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
 void spanbuf_get_stats(spanbuf *b, spanbuf_stats *out)
 {
     pthread_mutex_lock(&b->mu);

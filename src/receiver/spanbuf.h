@@ -71,6 +71,12 @@ uint32_t spanbuf_wait(spanbuf *b, const uint8_t id[TRACE_ID_LEN], uint64_t after
  * number of spans copied, or -1 when out of memory. */
 long spanbuf_snapshot(spanbuf *b, const uint8_t id[TRACE_ID_LEN], trace_set *dst);
 
+/* Drops the traces nobody watches whose last span arrived before
+ * before_ns (a time of spanbuf_now_ns()), oldest first: a long-running
+ * receiver keeps unwatched spans for a while, not until the cap. Returns
+ * how many traces were dropped (counted in traces_evicted). */
+uint32_t spanbuf_expire(spanbuf *b, uint64_t before_ns);
+
 void spanbuf_get_stats(spanbuf *b, spanbuf_stats *out);
 
 /* CLOCK_MONOTONIC in nanoseconds. */

@@ -158,6 +158,35 @@ static void test_reject_when_full_of_watched(void **state)
     spanbuf_free(&b);
 }
 
+static void test_expire(void **state)
+{
+    (void)state;
+    spanbuf *b = spanbuf_new(0);
+    uint8_t watched[16] = {0};
+    watched[15] = 1;
+    spanbuf_watch(b, watched);
+    add(b, 1, 1, 2, NULL, NULL);
+    add(b, 2, 1, 2, NULL, NULL); /* unwatched, old */
+    uint64_t cut = spanbuf_now_ns();
+    usleep(2000);
+    add(b, 3, 1, 2, NULL, NULL); /* unwatched, recent */
+    assert_int_equal(spanbuf_expire(b, cut), 1);
+    trace_set *dst = trace_set_new(0);
+    uint8_t id[16] = {0};
+    id[15] = 2;
+    assert_int_equal(spanbuf_snapshot(b, id, dst), 0); /* expired */
+    id[15] = 3;
+    assert_int_equal(spanbuf_snapshot(b, id, dst), 2); /* kept: recent */
+    trace_set_free(&dst);
+    dst = trace_set_new(0);
+    assert_int_equal(spanbuf_snapshot(b, watched, dst), 2); /* kept: watched */
+    trace_set_free(&dst);
+    spanbuf_stats st;
+    spanbuf_get_stats(b, &st);
+    assert_int_equal(st.traces, 2);
+    spanbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_wait_wakes_and_times_out),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_reject_when_full_of_watched),
+        cmocka_unit_test(test_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
