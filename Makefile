@@ -139,6 +139,7 @@ $(B)/bench/%: bench/%.c $(LIB) | $(PROTO_H)
 test-bins: $(BIN) $(DRIVER) $(UNIT_BIN) $(REPLAY_BIN)
 # load tools the shell tests drive (bench/*.c, not benchmarks themselves)
 test-bins: $(B)/bench/flood_http $(B)/bench/loadgen_http
+test-bins: $(B)/bench/h2flood $(B)/bench/loadgen_grpc
 
 check: setup
 	@$(MAKE) --no-print-directory test-bins

@@ -11,9 +11,10 @@
 
 /* Feeds `data` (what a client sends after connecting, preface included) to
  * one server session as the receiver's loop would, in pieces, serializing
- * and discarding the answers; accepted spans go to buf. Returns 0, or -1
- * when the session ends the connection (a protocol error) or memory runs
- * out. */
+ * and discarding the answers; complete calls are decoded at once on the
+ * calling thread (no decode threads, no timers) and their spans go to buf.
+ * Returns 0, or -1 when the session ends the connection (a protocol error,
+ * a flood limit) or memory runs out. */
 int recv_grpc_feed(spanbuf *buf, const recv_grpc_opts *opts, const uint8_t *data, size_t len);
 
 #endif
