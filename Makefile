@@ -56,6 +56,8 @@ LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 LIB_CXX_SRC := $(sort $(wildcard src/*/*.cc))
 LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst %.cc,$(B)/obj/%.o,$(LIB_CXX_SRC)) \
            $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PROTO_C))
+# docs/openapi.json, embedded in the library for GET /api/openapi.json
+LIB_OBJ += $(B)/obj/gen/openapi_json.o
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))
 LIB := $(B)/libtracecheck.a
@@ -87,6 +89,19 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC      $<"
 	$(Q)$(CC) $(filter-out -Werror -Wmissing-prototypes -Wstrict-prototypes,$(ALL_CFLAGS)) -c $< -o $@
+
+$(B)/gen/openapi_json.c: docs/openapi.json
+	@mkdir -p $(B)/gen
+	$(SAY) "  GEN     $@"
+	$(Q){ echo '/* generated from docs/openapi.json by the Makefile: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char server_openapi_json[];'; \
+	  echo 'extern const size_t server_openapi_json_len;'; \
+	  echo 'const unsigned char server_openapi_json[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00};'; \
+	  echo 'const size_t server_openapi_json_len = sizeof server_openapi_json - 1;'; } > $@.tmp
+	$(Q)mv $@.tmp $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -6,6 +6,7 @@
 #include "core/error.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define TRACECHECK_VERSION "0.1.0"
@@ -40,6 +41,13 @@ int cmd_fetch(int argc, char **argv);
 void help_fetch(FILE *out);
 int cmd_datastore(int argc, char **argv);
 void help_datastore(FILE *out);
+
+int cmd_serve(int argc, char **argv);
+void help_serve(FILE *out);
+
+/* Parses a duration flag: "30s", "250ms", "2m", or plain milliseconds.
+ * Returns 0 with *ns set, or -1 (a zero or negative duration too). */
+int cli_parse_duration(const char *s, uint64_t *ns);
 
 /* Prints "tracecheck: <fmt>" to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,6 +2,7 @@
  * TestSuites and VariableSets, evaluates every test's specs and outputs on
  * a saved trace, and reports (pretty, JSON, JUnit). */
 #include "cli.h"
+#include "client.h"
 #include "datastore.h"
 #include "load.h"
 
@@ -15,6 +16,7 @@
 #include "run/mask.h"
 #include "run/runner.h"
 #include "run/vars.h"
+#include "server/server.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -58,6 +60,8 @@ void help_run(FILE *out)
           "  --save-trace DIR       write each collected trace to DIR as OTLP JSON\n"
           "  --format pretty|json   report format on stdout (default pretty)\n"
           "  --junit FILE           also write a JUnit XML report to FILE\n"
+          "  --server URL           run on a tracecheck server instead (default: TRACECHECK_SERVER)\n"
+          "  --token-file FILE      the server's bearer token (default: TRACECHECK_TOKEN)\n"
           "  -h, --help             show this help\n\n"
           "Environment: TRACECHECK_THREADS=N evaluates large traces with N threads\n"
           "(default: one per processor online, at most 8); TRACECHECK_MAX_BODY=N[K|M|G]\n"
@@ -351,18 +355,6 @@ static int add_suite(plan *p, const res_suite *s, const res_file *f, vars *v, in
     return 0;
 }
 
-static void add_varset(vars *v, const res_varset *vs, const char *origin)
-{
-    for (size_t i = 0; i < vs->n_values; i++) {
-        const res_var *x = &vs->values[i];
-        if (!x->key.s)
-            continue;
-        bool secret = x->secret.v || (x->type.s && strcmp(x->type.s, "secret") == 0);
-        vars_set(v, x->key.s, x->value.s ? x->value.s : "", secret, origin);
-    }
-}
-
-
 /* Prints "FILE:LINE:COL: what: message" for an error inside a YAML value,
  * with the value and a caret under the error's column. */
 static void value_error(const char *file, const res_str *where, const char *what, const char *src,
@@ -377,6 +369,11 @@ static void value_error(const char *file, const res_str *where, const char *what
             e->col > 0 ? e->col - 1 : 0, "");
 }
 
+static void report_invalid(void *user, const res_str *where, const char *what, const char *src, const tc_error *e)
+{
+    value_error(user, where, what, src, e);
+}
+
 /* Parses every selector, assertion and output value of the planned tests
  * up front, so a typo is reported with its place in the file before
  * anything runs. Tracetest runs such a test and fails the spec; so do we
@@ -385,33 +382,8 @@ static void value_error(const char *file, const res_str *where, const char *what
 static int validate(const plan *p)
 {
     int errors = 0;
-    for (size_t i = 0; i < p->n_tests; i++) {
-        const res_test *t = p->tests[i].test;
-        const char *file = p->tests[i].file->name;
-        for (size_t k = 0; k < t->n_specs + t->n_outputs; k++) {
-            bool is_spec = k < t->n_specs;
-            const res_str *sel = is_spec ? &t->specs[k].selector : &t->outputs[k - t->n_specs].selector;
-            tc_error e;
-            sel_query *q = NULL;
-            const char *src = sel->s ? sel->s : "";
-            if (sel_parse(src, strlen(src), &q, &e)) {
-                value_error(file, sel, "invalid selector", src, &e);
-                errors++;
-            }
-            sel_free(&q);
-            size_t n_expr = is_spec ? t->specs[k].n_assertions : 1;
-            for (size_t m = 0; m < n_expr; m++) {
-                const res_str *x = is_spec ? &t->specs[k].assertions[m] : &t->outputs[k - t->n_specs].value;
-                const char *xs = x->s ? x->s : "";
-                expr *ex = NULL;
-                if (expr_parse(xs, strlen(xs), is_spec ? EXPR_PARSE_STATEMENT : EXPR_PARSE_EXPRESSION, &ex, &e)) {
-                    value_error(file, x, is_spec ? "invalid assertion" : "invalid output value", xs, &e);
-                    errors++;
-                }
-                expr_free(&ex);
-            }
-        }
-    }
+    for (size_t i = 0; i < p->n_tests; i++)
+        errors += server_check_test(p->tests[i].test, report_invalid, (void *)p->tests[i].file->name);
     return errors;
 }
 
@@ -455,8 +427,7 @@ static int evaluate_offline(trace_set *ts, trace *tr, const res_test *t, const s
     return spec_evaluate(ts, tr, defs, (uint32_t)t->n_specs, outs, (uint32_t)t->n_outputs, env, a, out);
 }
 
-/* Parses a duration flag ("30s", "250ms", "2m", or plain milliseconds). */
-static int parse_duration_flag(const char *s, uint64_t *ns)
+int cli_parse_duration(const char *s, uint64_t *ns)
 {
     int64_t v;
     char *end;
@@ -515,7 +486,7 @@ static void save_trace(const char *dir, const run_result *rr, const char *test_i
 
 int cmd_run(int argc, char **argv)
 {
-    enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE, O_DATASTORE };
+    enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE, O_DATASTORE, O_SERVER, O_TOKEN };
     static const struct option opts[] = {
         {"trace", required_argument, NULL, 't'},      {"var", required_argument, NULL, 'v'},
         {"vars", required_argument, NULL, 'V'},       {"format", required_argument, NULL, 'f'},
@@ -524,9 +495,11 @@ int cmd_run(int argc, char **argv)
         {"otlp-grpc", required_argument, NULL, O_GRPC}, {"no-receiver", no_argument, NULL, O_NO_RECV},
         {"b3", no_argument, NULL, O_B3},              {"save-trace", required_argument, NULL, O_SAVE},
         {"datastore", required_argument, NULL, O_DATASTORE},
+        {"server", required_argument, NULL, O_SERVER}, {"token-file", required_argument, NULL, O_TOKEN},
         {NULL, 0, NULL, 0},
     };
     const char *trace_file = NULL, *junit = NULL, *save_dir = NULL, *datastore_file = NULL;
+    const char *server_url = NULL, *token_file = NULL; /* --server: see client.h */
     const char *http_addr = "127.0.0.1:4318", *grpc_addr = "127.0.0.1:4317";
     bool json = false, no_receiver = false, b3 = false;
     uint64_t timeout_ns = 0, quiet_ns = 0;
@@ -558,11 +531,11 @@ int cmd_run(int argc, char **argv)
             break;
         case 'j': junit = optarg; break;
         case O_TIMEOUT:
-            if (parse_duration_flag(optarg, &timeout_ns))
+            if (cli_parse_duration(optarg, &timeout_ns))
                 return cli_usage_error("run: --timeout wants a duration like 30s or 500ms, not '%s'", optarg);
             break;
         case O_QUIET:
-            if (parse_duration_flag(optarg, &quiet_ns))
+            if (cli_parse_duration(optarg, &quiet_ns))
                 return cli_usage_error("run: --quiet-window wants a duration like 250ms, not '%s'", optarg);
             break;
         case O_HTTP: http_addr = optarg; break;
@@ -571,12 +544,32 @@ int cmd_run(int argc, char **argv)
         case O_B3: b3 = true; break;
         case O_SAVE: save_dir = optarg; break;
         case O_DATASTORE: datastore_file = optarg; break;
+        case O_SERVER: server_url = optarg; break;
+        case O_TOKEN: token_file = optarg; break;
         default:
             return cli_usage_error("run: unknown option '%s' (see 'tracecheck run --help')", argv[optind - 1]);
         }
     }
     if (optind >= argc)
         return cli_usage_error("run: no test file given (see 'tracecheck run --help')");
+    if (client_server_configured(server_url)) { /* the server runs the tests: cmd_client.c */
+        const char *local = trace_file       ? "--trace"
+                            : save_dir       ? "--save-trace"
+                            : datastore_file ? "--datastore"
+                            : no_receiver    ? "--no-receiver"
+                            : b3             ? "--b3"
+                            : timeout_ns     ? "--timeout"
+                            : quiet_ns       ? "--quiet-window"
+                            : strcmp(http_addr, "127.0.0.1:4318") || strcmp(grpc_addr, "127.0.0.1:4317")
+                                ? "--otlp-http/--otlp-grpc"
+                                : NULL;
+        if (local)
+            return cli_usage_error("run: %s is for local runs, not with a server (--server or TRACECHECK_SERVER)",
+                                   local);
+        client_run_opts co = {server_url, token_file, (const char *const *)argv + optind, argc - optind,
+                              vars_files, n_vars_files, var_args,   n_var_args,    json, junit};
+        return client_run(&co);
+    }
     if (save_dir) {
         struct stat st;
         if (stat(save_dir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -611,7 +604,7 @@ int cmd_run(int argc, char **argv)
         bool any = false;
         for (size_t k = 0; k < f->n_items; k++)
             if (f->items[k].kind == RES_VARSET) {
-                add_varset(&v, f->items[k].u.varset, vars_files[i]);
+                server_add_varset(&v, f->items[k].u.varset, vars_files[i]);
                 any = true;
             }
         if (!any) {
@@ -643,7 +636,7 @@ int cmd_run(int argc, char **argv)
     for (size_t i = first_file; i < p.n_files; i++)
         for (size_t k = 0; k < p.files[i]->n_items; k++)
             if (p.files[i]->items[k].kind == RES_VARSET)
-                add_varset(&v, p.files[i]->items[k].u.varset, p.files[i]->name);
+                server_add_varset(&v, p.files[i]->items[k].u.varset, p.files[i]->name);
     for (int i = 0; i < n_var_args; i++) {
         tc_error e;
         if (vars_set_assignment(&v, var_args[i], "--var", &e)) {
@@ -768,43 +761,10 @@ int cmd_run(int argc, char **argv)
                 cli_usage_error("out of memory");
                 goto out;
             }
-            rt->state = run_state_name(rr->state);
-            tc_buf tl;
-            buf_init(&tl, 4096);
-            buf_putc(&tl, '{');
-            for (int k = RUN_TRIGGERING; k < RUN_N_STATES; k++)
-                if (rr->state_ns[k])
-                    buf_printf(&tl, "%s\"%s\":%.3f", tl.len > 1 ? "," : "", run_state_name((run_state)k),
-                               (double)(rr->state_ns[k] - rr->state_ns[RUN_CREATED]) / 1e6);
-            buf_putc(&tl, '}');
-            rt->timeline = arena_strdup(a, buf_str(&tl));
-            buf_reset(&tl);
-            if (src) {
-                const source_config *sc = source_config_of(src);
-                buf_printf(&tl, "{\"type\":\"%s\",\"name\":", source_type_name(sc->type));
-                if (sc->name)
-                    buf_json_string(&tl, sc->name, strlen(sc->name));
-                else
-                    buf_puts(&tl, "null");
-                buf_puts(&tl, ",\"endpoint\":");
-                const char *ep = source_endpoint_label(sc, a);
-                buf_json_string(&tl, ep, strlen(ep));
-                buf_printf(&tl, ",\"polls\":%u,\"spans_per_poll\":", rr->polls);
-                if (rr->poll_log)
-                    buf_json_string(&tl, rr->poll_log, strlen(rr->poll_log));
-                else
-                    buf_puts(&tl, "null");
-                buf_putc(&tl, '}');
-            } else {
-                buf_puts(&tl, "{\"type\":\"receiver\"}");
+            if (report_from_run(rt, rr, src, a)) {
+                cli_usage_error("out of memory");
+                goto out;
             }
-            rt->source = arena_strdup(a, buf_str(&tl));
-            buf_free(&tl);
-            rt->trace_id = rr->trace_id[0] ? rr->trace_id : NULL;
-            if (rr->state == RUN_FINISHED)
-                rt->run = &rr->specs;
-            else
-                rt->error = rr->error ? rr->error : run_state_name(rr->state);
             if (save_dir)
                 save_trace(save_dir, rr, t->id.s, &v);
         }

@@ -1,5 +1,6 @@
 /* main.c - the tracecheck command: dispatches to one file per command. */
 #include "cli.h"
+#include "client.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@ static const cli_command commands[] = {
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
     {"fetch", "read one trace from a backend (DataStore) and write it as OTLP", cmd_fetch, help_fetch},
     {"datastore", "check that a DataStore's backend can be reached and read", cmd_datastore, help_datastore},
+    {"serve", "run the server: REST API, run queue, receivers, run history", cmd_serve, help_serve},
+    {"apply", "send resource files to a tracecheck server", cmd_apply, help_apply},
+    {"list", "list the tests, suites or runs a server keeps", cmd_list, help_list},
+    {"get", "show a test, suite or run a server keeps", cmd_get, help_get},
+    {"export", "write a resource a server keeps as YAML", cmd_export, help_export},
+    {"delete", "delete a resource from a server", cmd_delete, help_delete},
     {NULL, NULL, NULL, NULL},
 };
 

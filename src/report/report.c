@@ -165,75 +165,81 @@ static void json_span(tc_buf *out, const trace_span *sp)
     jstr(out, trace_span_service(sp));
 }
 
+int report_json_test(tc_buf *out, const report_test *t)
+{
+    buf_putc(out, '{');
+    buf_puts(out, "\"name\":");
+    jstr(out, t->name);
+    buf_puts(out, ",\"id\":");
+    jstr(out, t->id);
+    buf_puts(out, ",\"file\":");
+    jstr(out, t->file);
+    buf_puts(out, ",\"trace_id\":");
+    jstr(out, t->trace_id);
+    buf_puts(out, ",\"state\":");
+    jstr(out, t->skipped ? "SKIPPED" : t->state);
+    buf_printf(out, ",\"passed\":%s,\"error\":", report_test_passed(t) ? "true" : "false");
+    jstr(out, t->error);
+    buf_printf(out, ",\"duration_ms\":%.3f,", (double)t->duration_ns / 1e6);
+    if (t->timeline)
+        buf_printf(out, "\"timeline\":%s,", t->timeline);
+    if (t->source)
+        buf_printf(out, "\"source\":%s,", t->source);
+    buf_puts(out, "\"specs\":[");
+    for (uint32_t s = 0; t->run && s < t->run->n_specs; s++) {
+        const spec_result *r = &t->run->specs[s];
+        buf_puts(out, s ? ",{" : "{");
+        buf_puts(out, "\"name\":");
+        jstr(out, r->name);
+        buf_puts(out, ",\"selector\":");
+        jstr(out, r->selector);
+        buf_printf(out, ",\"passed\":%s,\"error\":", r->passed ? "true" : "false");
+        jstr(out, r->error);
+        buf_printf(out, ",\"selected_spans\":%u,\"spans\":[", r->n_selected);
+        for (uint32_t k = 0; k < r->n_spans; k++) {
+            const spec_span_result *sr = &r->spans[k];
+            buf_puts(out, k ? ",{" : "{");
+            json_span(out, sr->span);
+            buf_printf(out, ",\"passed\":%s,\"assertions\":[", sr->passed ? "true" : "false");
+            for (uint32_t c = 0; c < sr->n_checks; c++) {
+                const spec_check *ck = &sr->checks[c];
+                buf_puts(out, c ? ",{" : "{");
+                buf_puts(out, "\"assertion\":");
+                jstr(out, ck->assertion);
+                buf_printf(out, ",\"passed\":%s,\"observed\":", ck->passed ? "true" : "false");
+                jstr(out, ck->observed);
+                buf_puts(out, ",\"expected\":");
+                jstr(out, ck->expected);
+                buf_puts(out, ",\"error\":");
+                jstr(out, ck->error);
+                buf_putc(out, '}');
+            }
+            buf_puts(out, "]}");
+        }
+        buf_puts(out, "]}");
+    }
+    buf_puts(out, "],\"outputs\":[");
+    for (uint32_t o = 0; t->run && o < t->run->n_outputs; o++) {
+        const output_result *r = &t->run->outputs[o];
+        buf_puts(out, o ? ",{" : "{");
+        buf_puts(out, "\"name\":");
+        jstr(out, r->name);
+        buf_puts(out, ",\"value\":");
+        jstr(out, r->value);
+        buf_puts(out, ",\"error\":");
+        jstr(out, r->error);
+        buf_putc(out, '}');
+    }
+    buf_puts(out, "]}");
+    return out->failed ? TC_ERR_NOMEM : 0;
+}
+
 int report_json(tc_buf *out, const report_test *tests, size_t n)
 {
     buf_puts(out, "{\"tests\":[");
     for (size_t i = 0; i < n; i++) {
-        const report_test *t = &tests[i];
-        buf_puts(out, i ? ",\n{" : "\n{");
-        buf_puts(out, "\"name\":");
-        jstr(out, t->name);
-        buf_puts(out, ",\"id\":");
-        jstr(out, t->id);
-        buf_puts(out, ",\"file\":");
-        jstr(out, t->file);
-        buf_puts(out, ",\"trace_id\":");
-        jstr(out, t->trace_id);
-        buf_puts(out, ",\"state\":");
-        jstr(out, t->skipped ? "SKIPPED" : t->state);
-        buf_printf(out, ",\"passed\":%s,\"error\":", report_test_passed(t) ? "true" : "false");
-        jstr(out, t->error);
-        buf_printf(out, ",\"duration_ms\":%.3f,", (double)t->duration_ns / 1e6);
-        if (t->timeline)
-            buf_printf(out, "\"timeline\":%s,", t->timeline);
-        if (t->source)
-            buf_printf(out, "\"source\":%s,", t->source);
-        buf_puts(out, "\"specs\":[");
-        for (uint32_t s = 0; t->run && s < t->run->n_specs; s++) {
-            const spec_result *r = &t->run->specs[s];
-            buf_puts(out, s ? ",{" : "{");
-            buf_puts(out, "\"name\":");
-            jstr(out, r->name);
-            buf_puts(out, ",\"selector\":");
-            jstr(out, r->selector);
-            buf_printf(out, ",\"passed\":%s,\"error\":", r->passed ? "true" : "false");
-            jstr(out, r->error);
-            buf_printf(out, ",\"selected_spans\":%u,\"spans\":[", r->n_selected);
-            for (uint32_t k = 0; k < r->n_spans; k++) {
-                const spec_span_result *sr = &r->spans[k];
-                buf_puts(out, k ? ",{" : "{");
-                json_span(out, sr->span);
-                buf_printf(out, ",\"passed\":%s,\"assertions\":[", sr->passed ? "true" : "false");
-                for (uint32_t c = 0; c < sr->n_checks; c++) {
-                    const spec_check *ck = &sr->checks[c];
-                    buf_puts(out, c ? ",{" : "{");
-                    buf_puts(out, "\"assertion\":");
-                    jstr(out, ck->assertion);
-                    buf_printf(out, ",\"passed\":%s,\"observed\":", ck->passed ? "true" : "false");
-                    jstr(out, ck->observed);
-                    buf_puts(out, ",\"expected\":");
-                    jstr(out, ck->expected);
-                    buf_puts(out, ",\"error\":");
-                    jstr(out, ck->error);
-                    buf_putc(out, '}');
-                }
-                buf_puts(out, "]}");
-            }
-            buf_puts(out, "]}");
-        }
-        buf_puts(out, "],\"outputs\":[");
-        for (uint32_t o = 0; t->run && o < t->run->n_outputs; o++) {
-            const output_result *r = &t->run->outputs[o];
-            buf_puts(out, o ? ",{" : "{");
-            buf_puts(out, "\"name\":");
-            jstr(out, r->name);
-            buf_puts(out, ",\"value\":");
-            jstr(out, r->value);
-            buf_puts(out, ",\"error\":");
-            jstr(out, r->error);
-            buf_putc(out, '}');
-        }
-        buf_puts(out, "]}");
+        buf_puts(out, i ? ",\n" : "\n");
+        report_json_test(out, &tests[i]);
     }
     report_summary s;
     report_summarize(tests, n, &s);

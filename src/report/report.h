@@ -6,6 +6,7 @@
 #ifndef TC_REPORT_H
 #define TC_REPORT_H
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/spec.h"
 
@@ -45,6 +46,19 @@ int report_pretty(tc_buf *out, const report_test *tests, size_t n, bool color);
 
 /* The JSON report (format in docs/report-json.md). */
 int report_json(tc_buf *out, const report_test *tests, size_t n);
+
+/* One test's object of the JSON report (the items of "tests"). */
+int report_json_test(tc_buf *out, const report_test *t);
+
+struct run_result;
+struct source;
+
+/* Fills what a live run's result tells of the test: state, trace id,
+ * timeline (ms after CREATED each state began), source (the receiver, or
+ * the backend src with its polls; src may be NULL), the specs when the run
+ * FINISHED, else the error. Strings in a, or the result's; name, id, file
+ * and duration are the caller's. Returns 0 or TC_ERR_NOMEM. */
+int report_from_run(report_test *rt, const struct run_result *rr, const struct source *src, arena *a);
 
 /* JUnit XML: one testsuite per test, one testcase per spec; failure text
  * names the assertion, the span and the observed value; the trace id is a

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# `tracecheck serve` with SQLite, end to end through its REST API, with
+# traceid-triggered tests whose spans curl exports to the server's receiver
+# (tests/sh/lib/serve.sh: resources, runs, events, traces, lists, suites,
+# cancel, 24 concurrent runs, secrets); then the run history across a
+# kill -9 with runs in flight (finished runs kept with their results, the
+# others INTERRUPTED at the next start), a graceful stop (a run that
+# completes within --grace is FINISHED, one that does not is INTERRUPTED by
+# the stopping server), the bearer token and CORS, and the addresses a
+# server refuses. Servers on 127.0.0.1 only, every wait bounded.
+# Prints "N passed, N failed".
+set -u
+. "$(dirname "$0")/lib/ports.sh"
+. "$(dirname "$0")/lib/serve.sh"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-serve.XXXXXX")
+trap 'serve_kill9; rm -rf "$dir"' EXIT
+trap 'exit 1' INT TERM HUP
+pass=0
+fail=0
+ok() { echo "ok $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+done_() {
+  echo "$pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+  exit
+}
+db=$dir/runs.db
+
+if ! serve_start serve --db "$db" --timeout 8s --grace 15s; then
+  bad "the server did not start: $(tail -n 5 "$dir/serve.log")"
+  done_
+fi
+serve_suite sqlite
+
+# the stored run documents hold no secret either (the VariableSet itself keeps it)
+if sqlite3 "$db" .dump | grep -v '^INSERT INTO resource_versions' | grep -q -e tok-7Hq2ZpX9wLk4 -e pw-Zr8Kq1Vm3Nx; then
+  bad "sqlite: a secret in a stored run document"
+else ok "sqlite: no secret in the stored run documents"; fi
+call GET /api/health -D "$dir/headers"
+grep -qi '^access-control' "$dir/headers" && bad "CORS headers without --cors" || ok "no CORS headers without --cors"
+
+# a graceful stop frees everything (the cancelled run's worker ends at its 8 s timeout)
+serve_stop
+[ "$srv_rc" = 0 ] && ! grep -q 'still inside a run' "$dir/serve.log" && ok "SIGTERM after it all: exit 0, every worker done" ||
+  bad "stop after the suite: exit $srv_rc: $(tail -n 3 "$dir/serve.log")"
+
+# ---- kill -9 with runs in flight
+serve_start serve1 --db "$db" --timeout 15s || { bad "restart: $(tail -n 5 "$dir/serve1.log")"; done_; }
+call GET '/api/runs?state=FINISHED&limit=500'
+finished=$(jq '.items|length' <<<"$body")
+first=$(jq '.items[-1].id' <<<"$body")
+inflight=()
+for i in 1 2 3 4 5 6; do
+  start_run by-index "{\"variables\":{\"TID\":\"$(new_tid)\",\"IDX\":\"k$i\"}}"
+  inflight+=("$run")
+done
+awaiting=0
+for _ in $(seq 100); do
+  call GET '/api/runs?state=AWAITING_TRACE'
+  awaiting=$(jq '.items|length' <<<"$body")
+  [ "$awaiting" -ge 3 ] && break
+  sleep 0.1
+done
+serve_kill9
+if ! serve_start serve2 --db "$db" --timeout 15s --grace 3s; then
+  bad "the server did not start again after kill -9: $(tail -n 5 "$dir/serve2.log")"
+  done_
+fi
+call GET '/api/runs?state=FINISHED&limit=500'
+now_finished=$(jq '.items|length' <<<"$body")
+call GET "/api/runs/$first"
+first_ok=$(jq -r '[.state,.result,(.results.specs|length)]|@csv' <<<"$body")
+states=
+for id in "${inflight[@]}"; do
+  call GET "/api/runs/$id"
+  states="$states$(jq -r .state <<<"$body") "
+done
+if [ "$now_finished" = "$finished" ] && [ "$first_ok" = '"FINISHED","passed",2' ] &&
+   [ "$states" = "INTERRUPTED INTERRUPTED INTERRUPTED INTERRUPTED INTERRUPTED INTERRUPTED " ] && [ "$awaiting" -ge 3 ] &&
+   grep -q 'runs left open by a previous process: INTERRUPTED' "$dir/serve2.log"; then
+  ok "kill -9 with $awaiting runs awaiting their trace: $finished finished runs kept with results, the 6 in flight INTERRUPTED"
+else bad "kill -9: finished $finished -> $now_finished, first: $first_ok, in flight: $states (awaiting $awaiting)"; fi
+
+# ---- graceful stop: a run that completes within the grace period finishes
+serve_stop
+serve_start serve3 --db "$db" --grace 20s || bad "start serve3"
+tid=$(new_tid)
+trace_json "$tid" graceful >"$dir/g.json"
+start_run by-index "{\"variables\":{\"TID\":\"$tid\",\"IDX\":\"graceful\"}}"
+g1=$run
+for _ in $(seq 100); do call GET "/api/runs/$g1"; [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break; sleep 0.1; done
+kill -TERM "$srv_pid"
+for _ in $(seq 50); do grep -q 'stopping: no new runs' "$dir/serve3.log" && break; sleep 0.1; done
+send_spans "$dir/g.json" || bad "export during the stop"
+t0=$(date +%s%N)
+serve_stop
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+rc3=$srv_rc
+# ---- and one that does not is INTERRUPTED by the stopping server
+serve_start serve4 --db "$db" --grace 1s || bad "start serve4"
+call GET "/api/runs/$g1"
+g1_state=$(jq -r '[.state,.result]|@csv' <<<"$body")
+start_run by-index "{\"variables\":{\"TID\":\"$(new_tid)\",\"IDX\":\"never\"}}"
+g2=$run
+for _ in $(seq 100); do call GET "/api/runs/$g2"; [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+serve_stop
+took4=$(( ($(date +%s%N) - t0) / 1000000 ))
+rc4=$srv_rc
+serve_start serve5 --db "$db" || bad "start serve5"
+call GET "/api/runs/$g2"
+g2_state=$(jq -r '[.state,.timeline[-1].state]|@csv' <<<"$body")
+if [ "$rc3" = 0 ] && [ "$g1_state" = '"FINISHED","passed"' ] && [ "$took" -lt 15000 ]; then
+  ok "SIGTERM: the running run finished within the grace period (FINISHED, passed), exit 0 after ${took} ms"
+else bad "SIGTERM with a run finishing: exit $rc3, $g1_state, ${took} ms"; fi
+if [ "$rc4" = 0 ] && [ "$g2_state" = '"INTERRUPTED","INTERRUPTED"' ] && [ "$took4" -lt 10000 ] &&
+   grep -q "run $g2: INTERRUPTED (the server stopped)" "$dir/serve4.log" && ! grep -q 'left open' "$dir/serve5.log"; then
+  ok "SIGTERM: a run still waiting after --grace 1s is INTERRUPTED by the stopping server, exit 0 after ${took4} ms"
+else bad "SIGTERM with a run waiting: exit $rc4, $g2_state, ${took4} ms"; tail -n 5 "$dir/serve4.log"; fi
+serve_stop
+
+# ---- the token and CORS
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token"
+token=$(cat "$dir/token")
+serve_start serve6 --db "$dir/token.db" --token-file "$dir/token" --cors http://ui.example --keep-unwatched 1s \
+  --timeout 2s || bad "start with a token"
+call GET /api/health
+h=$code
+call GET /api/tests -D "$dir/h401"
+n=$code
+call GET /api/tests -H "Authorization: Bearer ${token}x"
+w=$code
+call GET /api/tests -H "Authorization: Bearer $token" -D "$dir/hok"
+y=$code
+if [ "$h" = 200 ] && [ "$n" = 401 ] && grep -qi '^www-authenticate: bearer' "$dir/h401" && [ "$w" = 401 ] && [ "$y" = 200 ]; then
+  ok "token: health open, 401 without it or with a wrong one, 200 with it"
+else bad "token: health=$h none=$n wrong=$w right=$y"; fi
+call OPTIONS /api/tests -H 'Origin: http://ui.example' -H 'Access-Control-Request-Method: PUT' -D "$dir/hopt"
+if grep -qi '^access-control-allow-origin: http://ui.example' "$dir/hok" && [ "$code" = 204 ] &&
+   grep -qi '^access-control-allow-methods:.*PUT' "$dir/hopt"; then
+  ok "--cors: Access-Control-Allow-Origin on answers, preflight 204"
+else bad "cors: preflight $code"; fi
+# --keep-unwatched 1s: spans nobody waits for are gone after it (the expiry runs every second)
+call PUT /api/resources -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' --data-binary "@$dir/index.yaml"
+tid=$(new_tid)
+trace_json "$tid" late >"$dir/late.json"
+send_spans "$dir/late.json" || bad "export (keep-unwatched)"
+sleep 2.5 # the time under test: older than --keep-unwatched, and an expiry pass since
+call POST /api/tests/by-index/run -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "{\"variables\":{\"TID\":\"$tid\",\"IDX\":\"late\"}}"
+run=$(jq -r .id <<<"$body")
+call GET "/api/runs/$run" -H "Authorization: Bearer $token"
+for _ in $(seq 100); do
+  [ "$(jq -r .finished <<<"$body")" != null ] && break
+  sleep 0.1
+  call GET "/api/runs/$run" -H "Authorization: Bearer $token"
+done
+[ "$(jq -r .state <<<"$body")" = TRACE_FAILED ] && ok "--keep-unwatched 1s: a trace exported 2.5 s before its run is gone" ||
+  bad "keep-unwatched: $(jq -r '[.state,.error]|@csv' <<<"$body")"
+serve_stop
+
+# ---- addresses a server refuses
+p=$(free_port)
+"$serve_bin" serve --listen "0.0.0.0:$p" --db "$dir/refused.db" --no-receiver >"$dir/refused.out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q -- '--token-file' "$dir/refused.out" && [ ! -e "$dir/refused.db" ]; then
+  ok "--listen 0.0.0.0 without a token or --insecure: refused, exit 2 ($(head -c 120 "$dir/refused.out")...)"
+else bad "non-loopback listen: exit $rc: $(cat "$dir/refused.out")"; fi
+"$serve_bin" serve --listen "127.0.0.1:$p" --token-file "$dir/token" --otlp-http "0.0.0.0:$(free_port)" \
+  --db "$dir/refused.db" >"$dir/refused2.out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q -- '--insecure' "$dir/refused2.out" && ok "a non-loopback receiver without --insecure: refused, exit 2" ||
+  bad "non-loopback receiver: exit $rc: $(cat "$dir/refused2.out")"
+sanitizer_check
+done_
