@@ -62,4 +62,27 @@ bool cli_color(FILE *f);
 /* True when argv[i] is -h or --help. */
 bool cli_is_help(const char *arg);
 
+/* A list of paths (malloc'd strings). */
+typedef struct cli_path_list {
+    char **v;
+    size_t n, cap;
+} cli_path_list;
+
+/* Appends every *.yaml and *.yml below dir to out, in name order, skipping
+ * hidden entries and node_modules (at most 10,000 files, 16 levels deep).
+ * Prints what went wrong; returns 0, TC_ERR_IO, TC_ERR_LIMIT or
+ * TC_ERR_NOMEM. Call with depth 0. */
+int cli_collect_yaml(const char *dir, int depth, cli_path_list *out);
+void cli_path_list_free(cli_path_list *l);
+
+/* ${NAME} in a resource file (res_subst_env's lookup): the process
+ * environment; an unset name becomes "" (as in Tracetest) with a warning
+ * naming it and its place in the file. user is a cli_subst_ctx. */
+typedef struct cli_subst_ctx {
+    const char *path;
+    const char *text;
+    size_t len;
+} cli_subst_ctx;
+const char *cli_env_lookup(void *user, const char *name);
+
 #endif

@@ -344,36 +344,6 @@ static void cfiles_free(cfiles *fs)
     memset(fs, 0, sizeof *fs);
 }
 
-typedef struct subst_ctx {
-    const char *path;
-    const char *text;
-    size_t len;
-} subst_ctx;
-
-/* ${NAME}: the process environment; unset is "" with a warning, as `run`. */
-static const char *env_lookup(void *user, const char *name)
-{
-    const char *v = getenv(name);
-    if (v)
-        return v;
-    const subst_ctx *sc = user;
-    char ref[300];
-    snprintf(ref, sizeof ref, "${%s}", name);
-    const char *at = memmem(sc->text, sc->len, ref, strlen(ref));
-    int line = 1, col = 1;
-    for (const char *q = sc->text; at && q < at; q++) {
-        if (*q == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    fprintf(stderr, "%s:%d:%d: warning: environment variable \"%s\" is not set; using \"\"\n", sc->path, line,
-            col, name);
-    return "";
-}
-
 /* Reads, substitutes and parses one file into fs. Prints located errors;
  * returns 0 or EXIT_USAGE. */
 static int add_file(cfiles *fs, const char *path, bool from_dir)
@@ -389,8 +359,8 @@ static int add_file(cfiles *fs, const char *path, bool from_dir)
     }
     tc_buf subst;
     buf_init(&subst, RES_MAX_FILE);
-    subst_ctx sc = {path, raw, raw_len};
-    int rc = res_subst_env(raw, raw_len, env_lookup, &sc, &subst, &e);
+    cli_subst_ctx sc = {path, raw, raw_len};
+    int rc = res_subst_env(raw, raw_len, cli_env_lookup, &sc, &subst, &e);
     res_file *rf = NULL;
     if (rc) {
         tc_error_locate(&e, raw, raw_len);
@@ -435,97 +405,17 @@ static int add_file(cfiles *fs, const char *path, bool from_dir)
     return 0;
 }
 
-typedef struct path_list {
-    char **v;
-    size_t n, cap;
-} path_list;
-
-static int path_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void path_list_free(path_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-static int path_push(path_list *l, const char *p)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return TC_ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(p)))
-        return TC_ERR_NOMEM;
-    l->n++;
-    return 0;
-}
-
-/* Every *.yaml and *.yml below dir, in name order, hidden entries and
- * node_modules skipped (as `run` reads a directory). */
-static int collect_yaml(const char *dir, int depth, path_list *out)
-{
-    if (depth > CLIENT_MAX_DIR_DEPTH)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "%s: cannot read the directory\n", dir);
-        return TC_ERR_IO;
-    }
-    path_list here = {0};
-    struct dirent *de;
-    int rc = 0;
-    while (!rc && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
-        rc = path_push(&here, path);
-    }
-    closedir(d);
-    if (here.n)
-        qsort(here.v, here.n, sizeof *here.v, path_cmp);
-    for (size_t i = 0; !rc && i < here.n; i++) {
-        struct stat st;
-        if (stat(here.v[i], &st) != 0)
-            continue;
-        size_t nl = strlen(here.v[i]);
-        bool yaml = (nl > 5 && strcmp(here.v[i] + nl - 5, ".yaml") == 0) ||
-                    (nl > 4 && strcmp(here.v[i] + nl - 4, ".yml") == 0);
-        if (S_ISDIR(st.st_mode)) {
-            rc = collect_yaml(here.v[i], depth + 1, out);
-        } else if (S_ISREG(st.st_mode) && yaml) {
-            if (out->n == CLIENT_MAX_FILES) {
-                fprintf(stderr, "%s: more than %d YAML files below it\n", dir, CLIENT_MAX_FILES);
-                rc = TC_ERR_LIMIT;
-            } else {
-                rc = path_push(out, here.v[i]);
-            }
-        }
-    }
-    path_list_free(&here);
-    return rc;
-}
-
 /* Adds FILE|DIR arguments. Returns 0 or EXIT_USAGE. */
 static int add_args(cfiles *fs, const char *const *args, int n)
 {
     for (int i = 0; i < n; i++) {
         struct stat st;
         if (strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            path_list pl = {0};
-            int rc = collect_yaml(args[i], 0, &pl);
+            cli_path_list pl = {0};
+            int rc = cli_collect_yaml(args[i], 0, &pl);
             for (size_t k = 0; !rc && k < pl.n; k++)
                 rc = add_file(fs, pl.v[k], true);
-            path_list_free(&pl);
+            cli_path_list_free(&pl);
             if (rc)
                 return EXIT_USAGE;
             continue;

@@ -101,17 +101,12 @@ static void plan_free(plan *p)
 #define RUN_MAX_DIR_FILES 10000
 #define RUN_MAX_DIR_DEPTH 16
 
-typedef struct path_list {
-    char **v;
-    size_t n, cap;
-} path_list;
-
 static int path_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int collect_yaml(const char *dir, int depth, path_list *out)
+int cli_collect_yaml(const char *dir, int depth, cli_path_list *out)
 {
     if (depth > RUN_MAX_DIR_DEPTH)
         return 0;
@@ -120,7 +115,7 @@ static int collect_yaml(const char *dir, int depth, path_list *out)
         fprintf(stderr, "%s: cannot read the directory\n", dir);
         return TC_ERR_IO;
     }
-    path_list here = {0};
+    cli_path_list here = {0};
     struct dirent *de;
     int rc = 0;
     while (!rc && (de = readdir(d))) {
@@ -157,7 +152,7 @@ static int collect_yaml(const char *dir, int depth, path_list *out)
     for (size_t i = 0; i < here.n; i++) {
         struct stat st;
         if (!rc && stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            rc = collect_yaml(here.v[i], depth + 1, out);
+            rc = cli_collect_yaml(here.v[i], depth + 1, out);
         } else if (!rc) {
             if (out->n == RUN_MAX_DIR_FILES) {
                 fprintf(stderr, "%s: more than %d YAML files below it\n", dir, RUN_MAX_DIR_FILES);
@@ -183,7 +178,7 @@ static int collect_yaml(const char *dir, int depth, path_list *out)
     return rc;
 }
 
-static void path_list_free(path_list *l)
+void cli_path_list_free(cli_path_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
@@ -204,20 +199,12 @@ static bool same_test(const planned *a, const planned *b)
     return ia && ib && strcmp(ia, ib) == 0;
 }
 
-/* ${NAME} in a resource file: the process environment; an unset name
- * becomes "" (as in Tracetest) with a warning naming it and its place. */
-typedef struct subst_ctx {
-    const char *path;
-    const char *text;
-    size_t len;
-} subst_ctx;
-
-static const char *env_lookup(void *user, const char *name)
+const char *cli_env_lookup(void *user, const char *name)
 {
     const char *v = getenv(name);
     if (v)
         return v;
-    const subst_ctx *sc = user;
+    const cli_subst_ctx *sc = user;
     char ref[300];
     snprintf(ref, sizeof ref, "${%s}", name);
     const char *at = memmem(sc->text, sc->len, ref, strlen(ref));
@@ -248,8 +235,8 @@ static int load_resource(plan *p, const char *path, res_file **out)
     }
     tc_buf subst;
     buf_init(&subst, RES_MAX_FILE);
-    subst_ctx sc = {path, text, len};
-    rc = res_subst_env(text, len, env_lookup, &sc, &subst, &e);
+    cli_subst_ctx sc = {path, text, len};
+    rc = res_subst_env(text, len, cli_env_lookup, &sc, &subst, &e);
     if (rc) {
         tc_error_locate(&e, text, len);
         cli_print_error(path, &e, text, len);
@@ -617,15 +604,15 @@ int cmd_run(int argc, char **argv)
         res_file *f = NULL;
         struct stat st;
         if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) { /* every YAML file below it */
-            path_list pl = {0};
-            int drc = collect_yaml(argv[i], 0, &pl);
+            cli_path_list pl = {0};
+            int drc = cli_collect_yaml(argv[i], 0, &pl);
             for (size_t k = 0; !drc && k < pl.n; k++) {
                 if ((drc = load_resource(&p, pl.v[k], &f)))
                     break;
                 if (n_from_dir < sizeof from_dir / sizeof from_dir[0])
                     from_dir[n_from_dir++] = f;
             }
-            path_list_free(&pl);
+            cli_path_list_free(&pl);
             if (drc)
                 goto out;
             continue;
