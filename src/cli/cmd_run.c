@@ -743,7 +743,7 @@ int cmd_run(int argc, char **argv)
             }
         } else {
             runner_opts ro = {buf, timeout_ns, quiet_ns, -1, b3, cli_color(stderr) ? stderr : NULL,
-                              find_polling(&p, t), p.tests[i].file->name, src, 0};
+                              find_polling(&p, t), p.tests[i].file->name, src, 0, NULL, NULL};
             if (runner_run_test(&ro, t, p.tests[i].file->base_dir, &v, rr)) {
                 cli_usage_error("out of memory");
                 goto out;

@@ -31,12 +31,55 @@ typedef struct run_ctx {
     run_result *r;
     const char *name;
     unsigned spin;
+    /* for the progress callback */
+    char tid[33], sid[17];
+    const trigger_result *res; /* once the trigger answered */
+    uint32_t spans;
+    uint64_t last_arrival, quiet_ns, told_ns;
+    bool checked, cancel;
+    uint32_t missing, n_unmatched;
+    const char **unmatched; /* one slot a spec */
 } run_ctx;
+
+/* Tells the progress callback where the run is; remembers a cancel. */
+static void notify(run_ctx *c)
+{
+    if (!c->o->progress || c->cancel)
+        return;
+    uint64_t now = spanbuf_now_ns();
+    run_progress p = {
+        .state = c->r->state,
+        .trace_id = c->tid,
+        .span_id = c->sid,
+        .trigger = c->res,
+        .spans = c->spans,
+        .quiet_ns = c->last_arrival && now > c->last_arrival ? now - c->last_arrival : 0,
+        .quiet_window_ns = c->quiet_ns,
+        .checked = c->checked,
+        .missing_parents = c->missing,
+        .n_unmatched = c->n_unmatched,
+        .unmatched = c->unmatched,
+    };
+    c->told_ns = now;
+    if (c->o->progress(c->o->progress_user, &p))
+        c->cancel = true;
+}
+
+/* notify at most every RUN_PROGRESS_NS, and within 50 ms of a new count */
+static void notify_wait(run_ctx *c, uint32_t spans)
+{
+    uint64_t now = spanbuf_now_ns();
+    bool news = spans != c->spans;
+    c->spans = spans;
+    if (now >= c->told_ns + RUN_PROGRESS_NS || (news && now >= c->told_ns + 50000000ull))
+        notify(c);
+}
 
 static void set_state(run_ctx *c, run_state s)
 {
     c->r->state = s;
     c->r->state_ns[s] = spanbuf_now_ns();
+    notify(c);
 }
 
 static const char *fmt(arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
@@ -140,17 +183,38 @@ static bool structurally_complete(trace *t, const uint8_t sid[8], bool with_trig
     return system_spans > 0 && (!t || t->n_orphans == 0);
 }
 
-static bool selectors_match(trace_set *ts, trace *t, sel_query **sels, size_t n, arena *scratch)
+/* Whether every spec selector matches a span; the ones that do not are
+ * kept for the progress callback. */
+static bool selectors_match(run_ctx *c, trace_set *ts, trace *t, sel_query **sels, size_t n, arena *scratch)
 {
+    c->n_unmatched = 0;
     for (size_t i = 0; i < n; i++) {
         if (!sels[i])
             continue; /* a selector that does not parse is reported by the spec */
         trace_span **spans;
         uint32_t k = 0;
-        if (sel_match(sels[i], ts, t, scratch, &spans, &k) || k == 0)
-            return false;
+        if (sel_match(sels[i], ts, t, scratch, &spans, &k) || k == 0) {
+            if (!c->unmatched)
+                return false;
+            const char *text = c->t->specs[i].selector.s;
+            c->unmatched[c->n_unmatched++] = text ? text : "";
+        }
     }
-    return true;
+    return c->n_unmatched == 0;
+}
+
+/* The outcome of one completeness check, for the progress callback. */
+static void checked(run_ctx *c, const tc_buf *missing, bool structural)
+{
+    c->checked = true;
+    c->missing = 0;
+    if (missing->len) {
+        c->missing = 1;
+        for (const char *q = buf_str(missing); (q = strchr(q, ',')); q++)
+            c->missing++;
+    }
+    if (!structural)
+        c->n_unmatched = 0;
 }
 
 int64_t runner_now_unix_ns(void *user)
@@ -262,15 +326,20 @@ static int await_backend(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8]
     int tries = 0;
     const char *last_error = NULL;
     tc_error e;
-    while (!*complete) {
+    while (!*complete && !c->cancel) {
         uint64_t now = spanbuf_now_ns();
         if (now >= deadline)
             break;
         uint64_t until = next < deadline ? next : deadline;
         if (c->o->status && until > now + 100000000ull)
             until = now + 100000000ull;
+        if (c->o->progress && until > now + RUN_PROGRESS_NS)
+            until = now + RUN_PROGRESS_NS;
         sleep_until(until);
         status_line(c, prev_n + (with_trigger ? 1 : 0));
+        notify_wait(c, prev_n + (with_trigger ? 1 : 0));
+        if (c->cancel)
+            break;
         if (spanbuf_now_ns() < next)
             continue;
         if (spanbuf_now_ns() >= deadline)
@@ -315,16 +384,18 @@ static int await_backend(run_ctx *c, const uint8_t tid[16], const uint8_t sid[8]
         *out_ts = ts;
         if (!same) { /* new spans: look again after a quiet window */
             tries = 0;
+            c->last_arrival = spanbuf_now_ns();
             next = spanbuf_now_ns() + quiet;
             continue;
         }
         trace *tr = trace_set_find(ts, tid);
         bool ok = structurally_complete(tr, sid, with_trigger, missing);
+        checked(c, missing, ok);
         if (ok) {
             arena *scratch = arena_new(0);
             if (!scratch)
                 return TC_ERR_NOMEM;
-            if (!selectors_match(ts, tr, sels, c->t->n_specs, scratch) && tries < retries) {
+            if (!selectors_match(c, ts, tr, sels, c->t->n_specs, scratch) && tries < retries) {
                 tries++;
                 ok = false;
             }
@@ -354,9 +425,11 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     out->a = arena_new(0);
     if (!out->a)
         return TC_ERR_NOMEM;
-    run_ctx c = {o, t, v, out, t->name.s ? t->name.s : (t->id.s ? t->id.s : "test"), 0};
-    set_state(&c, RUN_CREATED);
+    run_ctx c = {.o = o, .t = t, .v = v, .r = out, .name = t->name.s ? t->name.s : (t->id.s ? t->id.s : "test")};
     arena *a = out->a;
+    if (o->progress && t->n_specs && !(c.unmatched = arena_calloc(a, t->n_specs, sizeof *c.unmatched)))
+        return TC_ERR_NOMEM;
+    set_state(&c, RUN_CREATED);
 
     uint64_t timeout = o->timeout_ns;
     if (!timeout && o->polling && o->polling->timeout_ms > 0)
@@ -368,6 +441,7 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         quiet = (uint64_t)o->polling->quiet_window_ms * 1000000ull; /* ours: periodic.quietWindow */
     if (!quiet)
         quiet = RUN_DEFAULT_QUIET_NS;
+    c.quiet_ns = quiet;
     int retries = o->selector_match_retries;
     if (retries < 0)
         retries = o->polling ? (int)o->polling->selector_match_retries : RUN_DEFAULT_SELECTOR_RETRIES;
@@ -408,6 +482,8 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         with_trigger = false;
         if (o->buf && spanbuf_watch(o->buf, tid) == 0)
             watching = true;
+        hex_encode(tid, TRACE_ID_LEN, c.tid);
+        notify(&c);
     } else if (tt == RES_TRIG_HTTP || tt == RES_TRIG_GRAPHQL || tt == RES_TRIG_GRPC || tt == RES_TRIG_KAFKA) {
         /* build the request (a bad field is located in the test file), watch the
            trace id before the call (early spans are kept), call */
@@ -428,6 +504,15 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         }
         if (o->buf && spanbuf_watch(o->buf, tid) == 0)
             watching = true;
+        hex_encode(tid, TRACE_ID_LEN, c.tid);
+        hex_encode(sid, SPAN_ID_LEN, c.sid);
+        notify(&c);
+        if (c.cancel) {
+            out->cancelled = true;
+            out->error = "the run was cancelled";
+            set_state(&c, RUN_TRIGGER_FAILED);
+            goto done;
+        }
         if (tt == RES_TRIG_GRPC) {
             trigger_grpc_run(&req.grpc, tid, sid, o->b3, &res);
         } else if (tt == RES_TRIG_KAFKA) {
@@ -437,6 +522,7 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         } else {
             trigger_http_run(&req.http, tid, sid, o->b3, &res);
         }
+        c.res = &res;
         if (!res.ok) {
             out->error = arena_strdup(a, res.error ? res.error : "the trigger failed");
             set_state(&c, RUN_TRIGGER_FAILED);
@@ -479,6 +565,16 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
             trace_set_free(&got);
             goto done;
         }
+        if (c.cancel && !ok) {
+            out->ts = got;
+            out->t = got ? trace_set_find(got, tid) : NULL;
+            out->n_spans = out->t ? out->t->n_spans : 0;
+            c.spans = out->n_spans;
+            out->cancelled = true;
+            out->error = "the run was cancelled";
+            set_state(&c, RUN_TRACE_FAILED);
+            goto done;
+        }
         const source_config *sc = source_config_of(o->src);
         if (!got) {
             got = trace_set_new(0);
@@ -491,6 +587,7 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         out->ts = got;
         out->t = trace_set_find(got, tid);
         out->n_spans = out->t ? out->t->n_spans : 0;
+    c.spans = out->n_spans;
         if (ok)
             goto evaluate;
         const char *where = fmt(a, "%s at %s", source_type_name(sc->type), source_endpoint_label(sc, a));
@@ -521,16 +618,21 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     int tries = 0;      /* quiet windows spent waiting for selectors */
     uint32_t n = 0;
     bool complete = t->skip_trace_collection.v || !o->buf;
-    while (!complete) {
+    while (!complete && !c.cancel) {
         uint64_t now = spanbuf_now_ns();
         if (now >= deadline)
             break;
         uint64_t until = last ? min_u64(deadline, last + quiet) : deadline;
         if (o->status)
             until = min_u64(until, now + 100000000ull); /* animate the status line */
+        if (o->progress)
+            until = min_u64(until, now + RUN_PROGRESS_NS);
         uint64_t arrived = 0;
         n = spanbuf_wait(o->buf, tid, last, until, &arrived);
         status_line(&c, n + (with_trigger ? 1 : 0));
+        if (arrived > last)
+            c.last_arrival = arrived;
+        notify_wait(&c, n + (with_trigger ? 1 : 0));
         if (arrived > last) {
             last = arrived;
             tries = 0;
@@ -547,7 +649,8 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
         trace *tr = trace_set_find(snap, tid);
         arena *scratch = arena_new(0);
         bool ok = structurally_complete(tr, sid, with_trigger, &missing);
-        if (ok && tr && scratch && !selectors_match(snap, tr, sels, t->n_specs, scratch) && tries < retries) {
+        checked(&c, &missing, ok);
+        if (ok && tr && scratch && !selectors_match(&c, snap, tr, sels, t->n_specs, scratch) && tries < retries) {
             tries++;
             ok = false;
             last = spanbuf_now_ns() - 1; /* wait one more quiet window */
@@ -564,8 +667,15 @@ int runner_run_test(const runner_opts *o, const res_test *t, const char *base_di
     out->ts = snapshot(&c, tid, sid, &res, with_trigger);
     out->t = out->ts ? trace_set_find(out->ts, tid) : NULL;
     out->n_spans = out->t ? out->t->n_spans : 0;
+    c.spans = out->n_spans;
     if (!out->ts) {
         rc = TC_ERR_NOMEM;
+        goto done;
+    }
+    if (!complete && c.cancel) {
+        out->cancelled = true;
+        out->error = "the run was cancelled";
+        set_state(&c, RUN_TRACE_FAILED);
         goto done;
     }
     if (!complete) {

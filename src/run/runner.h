@@ -54,6 +54,31 @@ typedef enum run_state {
 #define RUN_DEFAULT_RETRY_DELAY_NS (5ull * 1000000000ull) /* the ceiling of the poll interval */
 #define RUN_FIRST_POLL_NS (100ull * 1000000ull)           /* first poll after the trigger */
 
+/* What a run reports as it goes (runner_opts.progress): on every state
+ * change, and while it waits for its trace at least every
+ * RUN_PROGRESS_NS. Pointers are valid during the call only. */
+typedef struct run_progress {
+    run_state state;
+    const char *trace_id;       /* 32 hex digits once the run has one, else "" */
+    const char *span_id;        /* the trigger span's 16 hex digits, "" without one */
+    const struct trigger_result *trigger; /* the trigger's answer once it came, else NULL */
+    uint32_t spans;             /* spans so far, the trigger span included */
+    uint64_t quiet_ns;          /* since the newest span arrived (0: none yet) */
+    uint64_t quiet_window_ns;   /* the quiet window the run waits for */
+    bool checked;               /* completeness was checked: the three below say how it went */
+    uint32_t missing_parents;   /* parents named by spans and not received */
+    uint32_t n_unmatched;       /* spec selectors that matched no span */
+    const char *const *unmatched;
+} run_progress;
+
+#define RUN_PROGRESS_NS (250ull * 1000000ull)
+
+/* Returns true to cancel the run: its wait for the trace ends at once (a
+ * trigger call in progress goes on to its end first); the run ends
+ * TRIGGER_FAILED or TRACE_FAILED with run_result.cancelled set. Called
+ * on the runner's thread. */
+typedef bool (*run_progress_fn)(void *user, const run_progress *p);
+
 typedef struct runner_opts {
     spanbuf *buf;                    /* where the receiver puts spans */
     uint64_t timeout_ns;             /* 0: the test's polling profile, else RUN_DEFAULT_TIMEOUT_NS */
@@ -65,6 +90,8 @@ typedef struct runner_opts {
     const char *file;                /* the test's file, for error locations (may be NULL) */
     source *src;                     /* poll this backend for the trace; NULL: the receiver's buf */
     uint64_t retry_delay_ns;         /* 0: the profile's retryDelay, else RUN_DEFAULT_RETRY_DELAY_NS */
+    run_progress_fn progress;        /* NULL: none */
+    void *progress_user;
 } runner_opts;
 
 typedef struct run_result {
@@ -79,6 +106,7 @@ typedef struct run_result {
     trace_set *ts;                   /* the collected trace, trigger span included */
     trace *t;
     spec_run specs;                  /* valid when state is FINISHED */
+    bool cancelled;                  /* the progress callback asked to stop */
     arena *a;
 } run_result;
 

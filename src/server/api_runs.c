@@ -9,6 +9,7 @@
 #include "core/expr.h"
 #include "core/sel.h"
 #include "core/spanattr.h"
+#include "trigger/trigger.h"
 
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ extern const size_t server_openapi_json_len;
 
 #define SSE_KEEPALIVE_NS (15ull * 1000000000ull)
 #define SSE_SPANS_NS (100ull * 1000000ull) /* spans events at most this often */
+#define SSE_WAIT_NS (250ull * 1000000ull)  /* wait events at most this often */
 
 void api_run_start(srv_req *rq, srv_resp *rs, store_run_kind kind, const char *id)
 {
@@ -113,7 +115,12 @@ void api_run_get(srv_req *rq, srv_resp *rs, int64_t id)
     if (live) {
         pthread_mutex_lock(&s->mu);
         uint32_t spans = live->spans;
+        char tid[33] = "";
+        if (live->have_tid)
+            hex_encode(live->tid, TRACE_ID_LEN, tid);
         pthread_mutex_unlock(&s->mu);
+        if (tid[0] && !r->trace_id) /* known while the run waits */
+            r->trace_id = arena_strdup(r->a, tid);
         srv_run snap = {.spans = spans};
         runjson_full(s, &rs->body, r, &snap);
         runs_put(s, live);
@@ -131,6 +138,40 @@ static bool wants(const srv_req *rq, const char *type)
     return a && strcasestr(a, type);
 }
 
+/* The trace of a run still in hand as specs will see it: the spans
+ * received so far, and, for a trigger that calls the system, the trigger
+ * span with the system's roots under it. NULL when no span came yet. */
+static trace_set *live_trace(server *s, srv_run *r)
+{
+    pthread_mutex_lock(&s->mu);
+    bool have_tid = r->have_tid, have_sid = r->have_sid;
+    uint8_t tid[TRACE_ID_LEN], sid[SPAN_ID_LEN];
+    memcpy(tid, r->tid, sizeof tid);
+    memcpy(sid, r->sid, sizeof sid);
+    trigger_result res = {.ok = r->trig_ok, .status = r->trig_status, .body = ""};
+    res.start_ns = r->trig_done ? r->trig_start_ns : (uint64_t)srv_now_ns();
+    res.end_ns = r->trig_done ? r->trig_end_ns : res.start_ns;
+    pthread_mutex_unlock(&s->mu);
+    trace_set *ts = have_tid ? trace_set_new(0) : NULL;
+    if (!ts)
+        return NULL;
+    if (spanbuf_snapshot(s->buf, tid, ts) <= 0) {
+        trace_set_free(&ts);
+        return NULL;
+    }
+    if (have_sid) {
+        trace *t = trace_set_find(ts, tid);
+        for (uint32_t i = 0; t && i < t->n_spans; i++)
+            if (!trace_span_has_parent(t->spans[i]))
+                memcpy(t->spans[i]->parent_id, sid, SPAN_ID_LEN);
+        if (trigger_span_add(ts, tid, sid, &res, NULL))
+            trace_set_free(&ts);
+    }
+    if (ts && trace_set_index(ts))
+        trace_set_free(&ts);
+    return ts;
+}
+
 void api_run_trace(srv_req *rq, srv_resp *rs, int64_t id)
 {
     server *s = rq->s;
@@ -140,10 +181,9 @@ void api_run_trace(srv_req *rq, srv_resp *rs, int64_t id)
     trace_set *ts = NULL;
     int rc = store_run_trace(s->api, id, &data, &len, &e);
     if (rc == STORE_ERR_NOT_FOUND) {
-        /* while a traceid run waits: the spans received so far */
+        /* while a run waits: the spans received so far */
         srv_run *live = runs_get(s, id);
-        if (live && live->have_tid && (ts = trace_set_new(0)) &&
-            spanbuf_snapshot(s->buf, live->tid, ts) > 0) {
+        if (live && (ts = live_trace(s, live)) != NULL) {
             tc_buf b;
             buf_init(&b, STORE_MAX_TRACE);
             if (otlp_pb_encode(ts, &b) == 0) {
@@ -202,6 +242,8 @@ typedef struct sse {
     size_t sent_states;
     uint32_t sent_spans;
     uint64_t spans_at; /* monotonic: the last spans event */
+    uint64_t sent_wait; /* the wait report last sent (its seq) */
+    uint64_t wait_at;   /* monotonic: the last wait event */
     uint64_t alive_at; /* monotonic: the last bytes sent */
     bool finished;     /* the stream ends once pend is sent */
     tc_buf pend;
@@ -270,6 +312,20 @@ static void sse_next(sse *x)
             x->spans_at = now;
             break;
         }
+        bool wait_due = r->state == STORE_RUN_AWAITING_TRACE && r->wait.seq != x->sent_wait;
+        if (wait_due && now >= x->wait_at + SSE_WAIT_NS) {
+            uint64_t quiet = r->wait.quiet_ns ? r->wait.quiet_ns + (now - r->wait.at_ns) : 0;
+            buf_printf(&x->pend,
+                       "event: wait\ndata: {\"spans\":%u,\"quiet_ms\":%llu,\"quiet_window_ms\":%llu,"
+                       "\"checked\":%s,\"missing_parents\":%u,\"unmatched\":%s}\n\n",
+                       r->spans, (unsigned long long)(quiet / 1000000ull),
+                       (unsigned long long)(r->wait.quiet_window_ns / 1000000ull),
+                       r->wait.checked ? "true" : "false", r->wait.missing,
+                       r->wait.checked && r->wait.unmatched ? r->wait.unmatched : "[]");
+            x->sent_wait = r->wait.seq;
+            x->wait_at = now;
+            break;
+        }
         if (now >= x->alive_at + SSE_KEEPALIVE_NS) {
             buf_puts(&x->pend, ": keep-alive\n\n");
             break;
@@ -277,6 +333,8 @@ static void sse_next(sse *x)
         uint64_t until = x->alive_at + SSE_KEEPALIVE_NS;
         if (r->spans != x->sent_spans && x->spans_at + SSE_SPANS_NS < until)
             until = x->spans_at + SSE_SPANS_NS;
+        if (wait_due && x->wait_at + SSE_WAIT_NS < until)
+            until = x->wait_at + SSE_WAIT_NS;
         struct timespec ts;
         abs_deadline(&ts, until);
         pthread_cond_timedwait(&s->changed, &s->mu, &ts);

@@ -20,9 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define STATUS_MARK "\r\033[K" /* the runner starts each status line with it */
-
-/* ---- progress: the runner's status line, read back ---- */
+/* ---- progress: the runner's callback ---- */
 
 typedef struct progress {
     server *s;
@@ -31,32 +29,6 @@ typedef struct progress {
     run_state last;
     bool warned; /* a store failure was logged */
 } progress;
-
-/* The state and span count of one status line: "<spinner> NAME  STATE  N
- * span(s)  T.Ts[  ...]". The name is free text, so the state is the last
- * "  STATE  N span" in the line. */
-static bool parse_status(const char *rec, size_t n, run_state *st, uint32_t *spans)
-{
-    const char *best = NULL;
-    for (int k = 0; k < RUN_N_STATES; k++) {
-        char pat[40];
-        int pl = snprintf(pat, sizeof pat, "  %s  ", run_state_name((run_state)k));
-        for (const char *q = rec; (q = memmem(q, (size_t)(rec + n - q), pat, (size_t)pl)); q++) {
-            const char *d = q + pl, *e = d;
-            uint32_t v = 0;
-            while (e < rec + n && *e >= '0' && *e <= '9' && e - d < 9)
-                v = v * 10 + (uint32_t)(*e++ - '0');
-            if (e == d || (size_t)(rec + n - e) < 5 || memcmp(e, " span", 5) != 0)
-                continue;
-            if (!best || q > best) {
-                best = q;
-                *st = (run_state)k;
-                *spans = v;
-            }
-        }
-    }
-    return best != NULL;
-}
 
 static store_run_state to_store_state(run_state s)
 {
@@ -86,26 +58,72 @@ static void set_state(progress *p, run_state st, int64_t at_ns)
     }
 }
 
-static ssize_t progress_write(void *cookie, const char *buf, size_t n)
+/* The selectors still unmatched, as a JSON array (malloc'd). */
+static char *unmatched_json(const run_progress *p)
 {
-    progress *p = cookie;
-    const char *rec = buf;
-    for (const char *q = buf; (q = memmem(q, (size_t)(buf + n - q), STATUS_MARK, 4)); q += 4)
-        rec = q + 4;
-    size_t rn = (size_t)(buf + n - rec);
-    run_state st;
-    uint32_t spans;
-    if (rn && parse_status(rec, rn, &st, &spans)) {
-        if (st != p->last && (st == RUN_TRIGGERING || st == RUN_AWAITING_TRACE))
-            set_state(p, st, srv_now_ns());
-        pthread_mutex_lock(&p->s->mu);
-        if (p->r->spans != spans) {
-            p->r->spans = spans;
-            pthread_cond_broadcast(&p->s->changed);
-        }
-        pthread_mutex_unlock(&p->s->mu);
+    tc_buf b;
+    buf_init(&b, 1 << 16);
+    buf_putc(&b, '[');
+    for (uint32_t i = 0; i < p->n_unmatched; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        buf_json_string(&b, p->unmatched[i], strlen(p->unmatched[i]));
     }
-    return (ssize_t)n;
+    buf_putc(&b, ']');
+    char *out = b.failed ? NULL : strdup(buf_str(&b));
+    buf_free(&b);
+    return out;
+}
+
+/* The runner's progress: states to the store and the followers, the trace
+ * id and trigger span for the live trace, the wait for completeness for
+ * the event stream. Returns true (cancel) once the run was cancelled or
+ * ended by the server's stop. */
+static bool on_progress(void *user, const run_progress *p)
+{
+    progress *pg = user;
+    server *s = pg->s;
+    srv_run *r = pg->r;
+    if (p->state != pg->last && (p->state == RUN_TRIGGERING || p->state == RUN_AWAITING_TRACE))
+        set_state(pg, p->state, srv_now_ns());
+    char *unmatched = p->checked ? unmatched_json(p) : NULL;
+    pthread_mutex_lock(&s->mu);
+    bool changed = false;
+    if (!r->have_tid && p->trace_id[0] && hex_decode(p->trace_id, 32, r->tid, sizeof r->tid) == 0)
+        r->have_tid = changed = true;
+    if (!r->have_sid && p->span_id[0] && hex_decode(p->span_id, 16, r->sid, sizeof r->sid) == 0)
+        r->have_sid = changed = true;
+    if (p->trigger && !r->trig_done) {
+        r->trig_done = changed = true;
+        r->trig_ok = p->trigger->ok;
+        r->trig_status = p->trigger->status;
+        r->trig_start_ns = p->trigger->start_ns;
+        r->trig_end_ns = p->trigger->end_ns;
+    }
+    if (r->spans != p->spans) {
+        r->spans = p->spans;
+        changed = true;
+    }
+    if (p->state == RUN_AWAITING_TRACE) {
+        r->wait.quiet_ns = p->quiet_ns;
+        r->wait.quiet_window_ns = p->quiet_window_ns;
+        r->wait.at_ns = spanbuf_now_ns();
+        r->wait.checked = p->checked;
+        r->wait.missing = p->missing_parents;
+        if (unmatched) {
+            free(r->wait.unmatched);
+            r->wait.unmatched = unmatched;
+            unmatched = NULL;
+        }
+        r->wait.seq++;
+        changed = true;
+    }
+    bool cancel = r->cancelled;
+    if (changed)
+        pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->mu);
+    free(unmatched);
+    return cancel;
 }
 
 /* ---- masking the trace ---- */
@@ -473,17 +491,23 @@ void exec_run(server *s, store *st, srv_run *r)
         }
         char label[STORE_MAX_ID + 32];
         snprintf(label, sizeof label, "%s@%d", j->step_ids[i], j->step_versions[i]);
-        cookie_io_functions_t io = {.write = progress_write};
-        FILE *status = fopencookie(&pg, "w", io);
-        if (status)
-            setvbuf(status, NULL, _IOFBF, 1 << 14);
         pg.last = RUN_CREATED;
-        runner_opts ro = {s->buf, s->o.timeout_ns, s->o.quiet_ns, -1,  false,
-                          status, j->polling[i],   label,         src, 0};
+        pthread_mutex_lock(&s->mu); /* a suite's step: the live trace is this step's */
+        r->have_sid = r->trig_done = false;
+        if (i > 0)
+            r->have_tid = false;
+        pthread_mutex_unlock(&s->mu);
+        runner_opts ro = {.buf = s->buf,
+                          .timeout_ns = s->o.timeout_ns,
+                          .quiet_ns = s->o.quiet_ns,
+                          .selector_match_retries = -1,
+                          .polling = j->polling[i],
+                          .file = label,
+                          .src = src,
+                          .progress = on_progress,
+                          .progress_user = &pg};
         uint64_t t0 = spanbuf_now_ns();
         int rc = runner_run_test(&ro, t, ".", &j->v, rr);
-        if (status)
-            fclose(status);
         if (rc) {
             rt->state = "EVALUATION_FAILED";
             rt->error = "out of memory";

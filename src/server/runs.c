@@ -21,6 +21,7 @@ static void run_free(srv_run *r)
         return;
     job_free(&r->job);
     free(r->timeline);
+    free(r->wait.unmatched);
     free(r->resource_id);
     free(r);
 }

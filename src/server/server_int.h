@@ -76,8 +76,21 @@ typedef struct srv_run {
     bool started;   /* (mu) a worker took it */
     bool done;      /* (mu) ended and its end is stored (or could not be) */
     bool cancelled; /* (mu) a cancel ended it; the worker's result is dropped */
-    bool have_tid;  /* the trace id is known before the run ends (traceid triggers) */
+    bool have_tid;  /* (mu) the trace id is known before the run ends */
     uint8_t tid[16];
+    bool have_sid;  /* (mu) the trigger span's id is known (triggers that call the system) */
+    uint8_t sid[8];
+    bool trig_done, trig_ok; /* (mu) the trigger answered: its status and Unix times */
+    int trig_status;
+    uint64_t trig_start_ns, trig_end_ns;
+    struct {
+        uint64_t seq;                       /* bumped on every report while the run waits */
+        uint64_t at_ns;                     /* monotonic: when it was reported */
+        uint64_t quiet_ns, quiet_window_ns; /* at at_ns */
+        bool checked;                       /* completeness was checked: missing, unmatched */
+        uint32_t missing;
+        char *unmatched; /* JSON array of selectors (malloc'd), or NULL */
+    } wait; /* (mu) the wait for the trace, for `event: wait` */
     srv_job *job;          /* what the worker needs; owned by the run */
     struct srv_run *next;  /* (mu) the registry */
     struct srv_run *qnext; /* (mu) the queue */

@@ -117,6 +117,116 @@ if [ "$rc4" = 0 ] && [ "$g2_state" = '"INTERRUPTED","INTERRUPTED"' ] && [ "$took
    grep -q "run $g2: INTERRUPTED (the server stopped)" "$dir/serve4.log" && ! grep -q 'left open' "$dir/serve5.log"; then
   ok "SIGTERM: a run still waiting after --grace 1s is INTERRUPTED by the stopping server, exit 0 after ${took4} ms"
 else bad "SIGTERM with a run waiting: exit $rc4, $g2_state, ${took4} ms"; tail -n 5 "$dir/serve4.log"; fi
+if grep -q '^.*stopped$' "$dir/serve4.log" && ! grep -q 'still inside a run' "$dir/serve4.log"; then
+  ok "SIGTERM: the interrupted run's worker let go of it, the server stopped in full"
+else bad "SIGTERM: a worker stayed inside the interrupted run"; tail -n 3 "$dir/serve4.log"; fi
+serve_stop
+
+# ---- a cancel frees its worker; live progress of a run that calls the system
+serve_start serve7 --db "$dir/live.db" --workers 1 || bad "start serve7"
+cat >"$dir/live.yaml" <<EOF
+type: PollingProfile
+spec:
+  id: patient
+  name: patient
+  strategy: periodic
+  periodic: {retryDelay: 1s, timeout: 20s, selectorMatchRetries: 200, quietWindow: 200ms}
+---
+type: Test
+spec:
+  id: live-http
+  name: Live HTTP
+  pollingProfile: patient
+  trigger:
+    type: http
+    httpRequest: {method: GET, url: "$api/api/health"}
+  specs:
+  - selector: span[name="SELECT"]
+    assertions: ["attr:db.system = \"postgresql\""]
+---
+type: Test
+spec:
+  id: waits
+  name: Waits
+  pollingProfile: patient
+  trigger: {type: traceid, traceid: {id: "\${var:TID}"}}
+  specs:
+  - selector: span[name="GET /"]
+    assertions: ["attr:run.index = \"\${var:IDX}\""]
+EOF
+put_file "$dir/live.yaml"
+[ "$code" = 200 ] || bad "PUT live.yaml: $code $body"
+start_run waits "{\"variables\":{\"TID\":\"$(new_tid)\",\"IDX\":\"never\"}}"
+c1=$run
+for _ in $(seq 100); do call GET "/api/runs/$c1"; [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break; sleep 0.1; done
+call POST "/api/runs/$c1/cancel"
+t0=$(date +%s%N)
+tid=$(new_tid)
+trace_json "$tid" after-cancel >"$dir/c2.json"
+send_spans "$dir/c2.json"
+start_run waits "{\"variables\":{\"TID\":\"$tid\",\"IDX\":\"after-cancel\"}}"
+c2=$run
+wait_run "$c2" 15
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$(jq -r '[.state,.result]|@csv' <<<"$body")" = '"FINISHED","passed"' ] && [ "$took" -lt 5000 ] &&
+   grep -q "run $c1: ended elsewhere" "$dir/serve7.log"; then
+  ok "cancel of a waiting run frees the only worker: the next run passed ${took} ms after the cancel"
+else bad "cancel and the next run: $(jq -c '{state,result,error}' <<<"$body"), ${took} ms"; tail -n 3 "$dir/serve7.log"; fi
+
+# an HTTP-triggered run: its trace id, its live trace (the trigger span and
+# the spans so far) and the wait events while a selector has no span yet
+start_run live-http '{}'
+lv=$run
+exec 9< <(curl -sN --max-time 20 "$api/api/runs/$lv/events")
+ltid=
+for _ in $(seq 100); do
+  call GET "/api/runs/$lv"
+  ltid=$(jq -r '.trace_id // empty' <<<"$body")
+  [ -n "$ltid" ] && [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break
+  sleep 0.1
+done
+cat >"$dir/lv1.json" <<EOF
+{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
+ "scopeSpans":[{"spans":[{"traceId":"$ltid","spanId":"d000000000000001","name":"GET /health","kind":2,
+  "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000050000000"}]}]}]}
+EOF
+send_spans "$dir/lv1.json"
+live_ok=
+for _ in $(seq 50); do
+  call GET "/api/runs/$lv/trace"
+  if [ "$code" = 200 ] && [ "$(jq '[.resourceSpans[].scopeSpans[].spans[]] | length' <<<"$body")" = 2 ]; then live_ok=1; break; fi
+  sleep 0.1
+done
+lt=$body
+trig=$(jq -r '[.resourceSpans[].scopeSpans[].spans[] | select(.name == "Tracetest trigger") | .spanId][0]' <<<"$lt")
+par=$(jq -r '[.resourceSpans[].scopeSpans[].spans[] | select(.name == "GET /health") | .parentSpanId][0]' <<<"$lt")
+if [ -n "$ltid" ] && [ "$live_ok" = 1 ] && [ "$trig" != null ] && [ "$trig" = "$par" ]; then
+  ok "a waiting HTTP-triggered run: trace id known, live trace with the trigger span and the system's root under it"
+else bad "live HTTP run: tid '$ltid', trace $code $(head -c 300 <<<"$lt")"; fi
+# the wait event names the selector still without a span
+waitline=
+deadline=$((SECONDS + 10))
+while [ $SECONDS -lt $deadline ] && IFS= read -r -t 5 line <&9; do
+  case $line in
+    data:*'"unmatched":["span[name=\"SELECT\"]"]'*) waitline=$line; break ;;
+  esac
+done
+if [ -n "$waitline" ] && jq -e '.checked == true and .missing_parents == 0 and .spans == 2 and .quiet_window_ms == 200' \
+     <<<"${waitline#data: }" >/dev/null; then
+  ok "event: wait while the selector has no span: ${waitline#data: }"
+else bad "no wait event naming the unmatched selector (last line: ${line:-none})"; fi
+cat >"$dir/lv2.json" <<EOF
+{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"db"}}]},
+ "scopeSpans":[{"spans":[{"traceId":"$ltid","spanId":"d000000000000002","parentSpanId":"d000000000000001",
+  "name":"SELECT","kind":3,"startTimeUnixNano":"1700000000010000000","endTimeUnixNano":"1700000000020000000",
+  "attributes":[{"key":"db.system","value":{"stringValue":"postgresql"}}]}]}]}]}
+EOF
+send_spans "$dir/lv2.json"
+wait_run "$lv" 15
+if [ "$(jq -r '[.state,.result,.spans]|@csv' <<<"$body")" = '"FINISHED","passed",3' ]; then
+  ok "the run completes once the selector's span arrives: FINISHED, passed, 3 spans"
+else bad "live HTTP run end: $(jq -c '{state,result,spans,error}' <<<"$body")"; fi
+exec 9<&-
 serve_stop
 
 # ---- the token and CORS
