@@ -43,12 +43,13 @@ void help_serve(FILE *out)
           "  --grace DUR            on stop, how long running runs may take (10s)\n"
           "  --token-file FILE      require Authorization: Bearer TOKEN (the file's\n"
           "                         first line) on every request but /api/health\n"
+          "                         and on every export to the receivers\n"
           "  --insecure             allow a non-loopback address without a token\n"
           "  --cors ORIGIN          send CORS headers allowing ORIGIN\n"
           "  -h, --help             show this help\n\n"
           "The API and the receivers listen on loopback addresses unless told\n"
-          "otherwise: another --listen address needs --token-file or --insecure,\n"
-          "another receiver address --insecure (the receivers check no token).\n\n"
+          "otherwise: another address needs --token-file or --insecure. Exporters\n"
+          "send the token with OTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer TOKEN\".\n\n"
           "Exit status: 0 stopped, 2 bad usage or a refused address, 3 the server\n"
           "could not start (address in use, database unreachable).\n",
           out);

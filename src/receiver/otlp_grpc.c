@@ -3,6 +3,7 @@
  * complete requests are decoded by a small pool of threads. */
 #include "receiver/otlp_grpc.h"
 #include "receiver/otlp_grpc_int.h"
+#include "receiver/otlp_http.h"
 
 #include "codec/codec.h"
 
@@ -56,7 +57,8 @@ enum {
     GRPC_DEADLINE_EXCEEDED = 4,
     GRPC_RESOURCE_EXHAUSTED = 8,
     GRPC_UNIMPLEMENTED = 12,
-    GRPC_INTERNAL = 13
+    GRPC_INTERNAL = 13,
+    GRPC_UNAUTHENTICATED = 16
 };
 
 enum { ENC_IDENTITY = 0, ENC_GZIP, ENC_OTHER };
@@ -129,6 +131,7 @@ typedef struct stream {
     size_t scan; /* offset of the next message prefix not yet checked */
     size_t held; /* bytes handed to the decoder */
     bool post, path_ok, remote_ended, responded;
+    bool auth_ok;   /* authorization: Bearer with the receiver's token */
     bool rst_after; /* reset (NO_ERROR) once the early answer is sent */
     bool receiving; /* on the receiving lists */
     bool decoding;  /* queued for or under decoding */
@@ -614,7 +617,10 @@ static void *worker(void *arg)
 static void stream_check_headers(stream *st)
 {
     char msg[200];
-    if (!st->post) {
+    if (st->c->r->o.token && !st->auth_ok) {
+        stream_fail(st, "200", GRPC_UNAUTHENTICATED,
+                    "unauthenticated: this receiver needs authorization: Bearer TOKEN");
+    } else if (!st->post) {
         stream_fail(st, "405", GRPC_UNIMPLEMENTED, "method must be POST");
     } else if (st->ctype != 1) {
         stream_fail(st, "415", GRPC_INVALID_ARGUMENT,
@@ -713,6 +719,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
                 (rest >= 6 && strncasecmp(t, "+proto", 6) == 0 && (rest == 6 || t[6] == ';')))
                 st->ctype = 1;
         }
+    } else if (eq(name, namelen, "authorization")) {
+        st->auth_ok = recv_bearer_ok((const char *)value, valuelen, st->c->r->o.token);
     } else if (eq(name, namelen, "grpc-encoding")) {
         if (eq(value, valuelen, "identity"))
             st->enc = ENC_IDENTITY;
@@ -1700,6 +1708,7 @@ static void recv_free(recv_grpc *r)
     pthread_cond_destroy(&r->qcv);
     pthread_mutex_destroy(&r->qmu);
     pthread_mutex_destroy(&r->mu);
+    free((char *)r->o.token);
     free(r);
 }
 
@@ -1737,6 +1746,11 @@ static recv_grpc *recv_new(spanbuf *buf, const recv_grpc_opts *opts, tc_error *e
     if (opts)
         r->o = *opts;
     recv_grpc_opts *o = &r->o;
+    if (o->token && !(o->token = strdup(o->token))) {
+        free(r);
+        tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     if (!o->max_message)
         o->max_message = RECV_GRPC_DEFAULT_MAX_MESSAGE;
     if (o->max_message > ((size_t)1 << 30))

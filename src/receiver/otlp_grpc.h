@@ -52,6 +52,8 @@ typedef struct recv_grpc_opts {
     unsigned body_timeout_ms;    /* a call's request data must progress this often: 10 s */
     unsigned idle_timeout_ms;    /* no open call and no progress for this long: GOAWAY and close: 60 s */
     unsigned request_timeout_ms; /* a call not complete after this long: DEADLINE_EXCEEDED: 30 s */
+    const char *token;           /* non-NULL: every call needs authorization: Bearer TOKEN (else
+                                    UNAUTHENTICATED before its body is read); copied */
 } recv_grpc_opts;
 
 typedef struct recv_grpc_stats {

@@ -66,6 +66,7 @@ struct recv_http {
     size_t max_compressed;
     size_t max_buffered;
     _Atomic size_t buffered;
+    char *token; /* or NULL */
     unsigned header_ms, body_ms, idle_ms;
     unsigned max_conns, max_per_addr;
     void (*log)(void *user, const char *msg);
@@ -402,6 +403,8 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, cons
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, "Allow", "POST");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
@@ -417,8 +420,12 @@ static enum MHD_Result send_error(recv_http *rh, struct MHD_Connection *c, const
 {
     stat_add(rh, &rh->stats.requests_failed, 1);
     logf_(rh, "otlp-http: %u %s: %s", status, rq->what, msg);
-    /* gRPC codes: RESOURCE_EXHAUSTED, UNIMPLEMENTED, UNAVAILABLE, INVALID_ARGUMENT */
-    int code = status == 413 ? 8 : status == 404 || status == 405 ? 12 : status == 503 ? 14 : 3;
+    /* gRPC codes: RESOURCE_EXHAUSTED, UNIMPLEMENTED, UNAVAILABLE, UNAUTHENTICATED, INVALID_ARGUMENT */
+    int code = status == 413                 ? 8
+               : status == 404 || status == 405 ? 12
+               : status == 503                 ? 14
+               : status == 401                 ? 16
+                                               : 3;
     if (json) {
         tc_buf b;
         buf_init(&b, 0);
@@ -473,6 +480,23 @@ static enum MHD_Result send_ok(recv_http *rh, struct MHD_Connection *c, bool jso
     return send_body(c, MHD_HTTP_OK, "application/x-protobuf", out, n);
 }
 
+bool recv_bearer_ok(const char *value, size_t len, const char *token)
+{
+    if (!value || !token || len < 7 || strncasecmp(value, "Bearer ", 7) != 0)
+        return false;
+    const char *got = value + 7;
+    size_t gl = len - 7;
+    while (gl && *got == ' ') {
+        got++;
+        gl--;
+    }
+    size_t tl = strlen(token);
+    unsigned char diff = (unsigned char)(gl != tl);
+    for (size_t i = 0; i < tl; i++) /* every byte of the token is compared */
+        diff |= (unsigned char)(token[i] ^ (i < gl ? got[i] : 0));
+    return diff == 0;
+}
+
 static bool type_is(const char *ct, const char *want)
 {
     size_t n = strlen(want);
@@ -499,6 +523,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         *con_cls = rq;
         conn_mark(rh, conn_of(c), PH_BODY);
+        if (rh->token) {
+            const char *au = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+            if (!recv_bearer_ok(au, au ? strlen(au) : 0, rh->token))
+                return send_error(rh, c, rq, MHD_HTTP_UNAUTHORIZED, rq->json,
+                                  "unauthorized: this receiver needs Authorization: Bearer TOKEN");
+        }
         if (cl) {
             /* refuse a declared body over the limit before reading it */
             char *end;
@@ -721,6 +751,7 @@ static void recv_free(recv_http *rh)
         close(rh->wakefd);
     pthread_mutex_destroy(&rh->mu);
     pthread_mutex_destroy(&rh->cmu);
+    free(rh->token);
     free(rh);
 }
 
@@ -753,6 +784,11 @@ recv_http *recv_http_start(const char *addr, spanbuf *buf, const recv_http_opts 
     rh->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : RECV_HTTP_DEFAULT_IDLE_MS;
     rh->log = o.log;
     rh->log_user = o.log_user;
+    if (o.token && !(rh->token = strdup(o.token))) {
+        recv_free(rh);
+        tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     rlim_t lim = nofile_limit();
     rlim_t room = lim > 2 * FD_RESERVE ? (lim - FD_RESERVE) / 2 : lim / 4;
     rh->max_conns = o.max_conns ? o.max_conns : RECV_HTTP_DEFAULT_MAX_CONNS;

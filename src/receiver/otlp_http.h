@@ -45,11 +45,17 @@ typedef struct recv_http_opts {
     unsigned max_conns_per_addr; /* connections at once from one client address: 1024; past it
                                    that address's most idle connection is shed */
     unsigned threads;           /* serving threads: the number of CPUs, 2 to 8 (0 = default) */
+    const char *token;          /* non-NULL: every request needs Authorization: Bearer TOKEN
+                                   (else 401, before its body is read); copied */
     /* Called from the receiver's threads with one line per refused request
      * (status, path, reason) and per server error; NULL: silent. */
     void (*log)(void *user, const char *msg);
     void *log_user;
 } recv_http_opts;
+
+/* Whether an Authorization value (len bytes, not NUL-terminated) is
+ * "Bearer TOKEN" for this token; constant time in the token's length. */
+bool recv_bearer_ok(const char *value, size_t len, const char *token);
 
 typedef struct recv_http_stats {
     uint64_t requests_ok;     /* 200 answers */

@@ -342,10 +342,10 @@ int server_start(const server_opts *o, server **out, tc_error *e)
     const char *recv[2] = {s->o.otlp_http, s->o.otlp_grpc};
     const char *flag[2] = {"--otlp-http", "--otlp-grpc"};
     for (int i = 0; i < 2; i++)
-        if (recv[i] && !server_addr_is_loopback(recv[i]) && !s->o.insecure) {
+        if (recv[i] && !server_addr_is_loopback(recv[i]) && !s->o.token && !s->o.insecure) {
             rc = refuse(e, flag[i], recv[i],
-                        "the OTLP receivers check no token, so anyone who reaches it could send spans; "
-                        "add --insecure to accept spans from the network");
+                        "anyone who reaches it could send spans; give --token-file FILE (exporters then "
+                        "send Authorization: Bearer TOKEN) or, on a network you trust, --insecure");
             goto fail;
         }
 
@@ -375,9 +375,11 @@ int server_start(const server_opts *o, server **out, tc_error *e)
         rc = tc_error_set(e, TC_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    /* with a token, the receivers check it too */
     if (s->o.otlp_http) {
         tc_error re;
-        s->rh = recv_http_start(s->o.otlp_http, s->buf, NULL, &re);
+        recv_http_opts ho = {.token = s->o.token};
+        s->rh = recv_http_start(s->o.otlp_http, s->buf, &ho, &re);
         if (!s->rh) {
             rc = tc_error_set(e, TC_ERR_IO, "OTLP/HTTP receiver on %s: %s", s->o.otlp_http, re.msg);
             goto fail;
@@ -385,7 +387,8 @@ int server_start(const server_opts *o, server **out, tc_error *e)
     }
     if (s->o.otlp_grpc) {
         tc_error re;
-        s->rg = recv_grpc_start(s->o.otlp_grpc, s->buf, NULL, &re);
+        recv_grpc_opts go = {.token = s->o.token};
+        s->rg = recv_grpc_start(s->o.otlp_grpc, s->buf, &go, &re);
         if (!s->rg) {
             rc = tc_error_set(e, TC_ERR_IO, "OTLP/gRPC receiver on %s: %s", s->o.otlp_grpc, re.msg);
             goto fail;

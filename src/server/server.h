@@ -7,9 +7,9 @@
  * one per worker). docs/architecture.md ("serve") has the design.
  *
  * Security: the API and the receivers listen on loopback addresses unless
- * told otherwise; server_start refuses another address for the API without
- * a token or `insecure`, and for the receivers (which check no token)
- * without `insecure`. Secret variables (VariableSet values marked secret)
+ * told otherwise; server_start refuses another address for the API or a
+ * receiver without a token or `insecure`. With a token, the API checks it
+ * on every request but health, and the receivers on every export. Secret variables (VariableSet values marked secret)
  * are masked in everything the server answers, stores or logs.
  *
  * Ownership: server_start copies what it needs from the options; the

@@ -254,7 +254,17 @@ else bad "cors: preflight $code"; fi
 call PUT /api/resources -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' --data-binary "@$dir/index.yaml"
 tid=$(new_tid)
 trace_json "$tid" late >"$dir/late.json"
-send_spans "$dir/late.json" || bad "export (keep-unwatched)"
+# the receiver wants the token too
+c_none=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+  --data-binary "@$dir/late.json" "$otlp/v1/traces")
+c_wrong=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer ${token}x" --data-binary "@$dir/late.json" "$otlp/v1/traces")
+otlp_token=$token
+send_spans "$dir/late.json" && c_right=200 || c_right=failed
+otlp_token=
+if [ "$c_none" = 401 ] && [ "$c_wrong" = 401 ] && [ "$c_right" = 200 ]; then
+  ok "token: the OTLP receiver answers 401 to an export without it or with a wrong one, 200 with it"
+else bad "receiver token: none=$c_none wrong=$c_wrong right=$c_right"; fi
 sleep 2.5 # the time under test: older than --keep-unwatched, and an expiry pass since
 call POST /api/tests/by-index/run -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d "{\"variables\":{\"TID\":\"$tid\",\"IDX\":\"late\"}}"
@@ -276,10 +286,11 @@ rc=$?
 if [ $rc = 2 ] && grep -q -- '--token-file' "$dir/refused.out" && [ ! -e "$dir/refused.db" ]; then
   ok "--listen 0.0.0.0 without a token or --insecure: refused, exit 2 ($(head -c 120 "$dir/refused.out")...)"
 else bad "non-loopback listen: exit $rc: $(cat "$dir/refused.out")"; fi
-"$serve_bin" serve --listen "127.0.0.1:$p" --token-file "$dir/token" --otlp-http "0.0.0.0:$(free_port)" \
+"$serve_bin" serve --listen "127.0.0.1:$p" --otlp-http "0.0.0.0:$(free_port)" \
   --db "$dir/refused.db" >"$dir/refused2.out" 2>&1
 rc=$?
-[ $rc = 2 ] && grep -q -- '--insecure' "$dir/refused2.out" && ok "a non-loopback receiver without --insecure: refused, exit 2" ||
+[ $rc = 2 ] && grep -q -- '--insecure' "$dir/refused2.out" && grep -q -- '--token-file' "$dir/refused2.out" &&
+  ok "a non-loopback receiver without a token or --insecure: refused, exit 2" ||
   bad "non-loopback receiver: exit $rc: $(cat "$dir/refused2.out")"
 sanitizer_check
 done_

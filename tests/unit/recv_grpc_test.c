@@ -47,6 +47,7 @@ typedef struct call {
     const char *path;     /* default EXPORT */
     const char *ctype;    /* default application/grpc */
     const char *encoding; /* grpc-encoding header, or NULL */
+    const char *auth;     /* authorization header, or NULL */
     const uint8_t *body;
     size_t body_len;
     bool stall;     /* send headers, then never finish the body */
@@ -179,7 +180,7 @@ static void call_submit(nghttp2_session *s, call *c)
     call_reset(c);
     const char *path = c->path ? c->path : EXPORT;
     const char *ct = c->ctype ? c->ctype : "application/grpc";
-    nghttp2_nv nva[6];
+    nghttp2_nv nva[7];
     size_t n = 0;
 #define H(k, v) nva[n++] = (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), 0}
     H(":method", "POST");
@@ -189,6 +190,8 @@ static void call_submit(nghttp2_session *s, call *c)
     H("content-type", ct);
     if (c->encoding)
         H("grpc-encoding", c->encoding);
+    if (c->auth)
+        H("authorization", c->auth);
 #undef H
     nghttp2_data_provider dp = {.source.ptr = c, .read_callback = body_read};
     c->id = nghttp2_submit_request(s, NULL, nva, n, &dp, c);
@@ -570,6 +573,34 @@ static void test_unknown_method(void **state)
     do_call(&c);
     assert_int_equal(c.http_status, 415);
     assert_int_equal(spans_of(e->buf, 0x11), 0);
+    env_free(e);
+}
+
+/* With a token: a call without it, or with another, is UNAUTHENTICATED
+ * and stores nothing; with it, the call goes through. */
+static void test_token(void **state)
+{
+    recv_grpc_opts o = {.token = "s3cret-token"};
+    env *e = env_new(&o);
+    call c = mkcall(e, e->fixture, e->fixture_len);
+    do_call(&c);
+    assert_int_equal(c.ok, 1);
+    assert_int_equal(c.grpc_status, 16);
+    assert_non_null(strstr(c.grpc_message, "Bearer"));
+    c.auth = "Bearer s3cret-tokem";
+    do_call(&c);
+    assert_int_equal(c.grpc_status, 16);
+    c.auth = "Bearer s3cret-token-and-more";
+    do_call(&c);
+    assert_int_equal(c.grpc_status, 16);
+    c.auth = "Basic s3cret-token";
+    do_call(&c);
+    assert_int_equal(c.grpc_status, 16);
+    assert_int_equal(spans_of(e->buf, 0x11), 0);
+    c.auth = "Bearer s3cret-token";
+    do_call(&c);
+    assert_int_equal(c.grpc_status, 0);
+    assert_int_equal(spans_of(e->buf, 0x11), 2);
     env_free(e);
 }
 
@@ -1209,6 +1240,7 @@ int main(void)
         cmocka_unit_test(test_over_limit),
         cmocka_unit_test(test_big_message_over_default_limit),
         cmocka_unit_test(test_unknown_method),
+        cmocka_unit_test(test_token),
         cmocka_unit_test(test_slow_call_deadline),
         cmocka_unit_test(test_garbage_preface),
         cmocka_unit_test(test_idle_timeout),

@@ -50,6 +50,8 @@ static size_t on_header(char *p, size_t s, size_t n, void *u)
     return s * n;
 }
 
+static const char *auth_header; /* an Authorization value post() sends, or NULL */
+
 static void post(int port, const char *method, const char *path, const char *type, const char *encoding,
                  const void *body, size_t len, reply *r)
 {
@@ -66,6 +68,10 @@ static void post(int port, const char *method, const char *path, const char *typ
     }
     if (encoding) {
         snprintf(line, sizeof line, "Content-Encoding: %s", encoding);
+        h = curl_slist_append(h, line);
+    }
+    if (auth_header) {
+        snprintf(line, sizeof line, "Authorization: %s", auth_header);
         h = curl_slist_append(h, line);
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -134,6 +140,36 @@ static long spans_of(env *e, const char *trace_hex)
     long n = spanbuf_snapshot(e->buf, id, ts);
     trace_set_free(&ts);
     return n;
+}
+
+/* With a token: 401 (UNAUTHENTICATED in the body) without it or with
+ * another, nothing stored; with it, 200. */
+static void test_token(void **state)
+{
+    (void)state;
+    env e;
+    recv_http_opts o = {.token = "s3cret-token"};
+    env_start(&e, 0, &o);
+    size_t len;
+    char *js = fixture("otlp/node-sdk-hello.json", &len);
+    const char *wrong[] = {NULL, "Bearer s3cret-tokem", "Bearer s3cret-token2", "Bearer ", "Basic s3cret-token"};
+    reply r;
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        auth_header = wrong[i];
+        post(e.port, "POST", "/v1/traces", "application/json", NULL, js, len, &r);
+        assert_int_equal(r.status, 401);
+        assert_non_null(strstr(buf_str(&r.body), "\"code\":16"));
+        buf_free(&r.body);
+    }
+    assert_int_equal(spans_of(&e, "4bf92f3577b34da6a3ce929d0e0e4736"), 0);
+    auth_header = "bearer s3cret-token"; /* the scheme is case-insensitive */
+    post(e.port, "POST", "/v1/traces", "application/json", NULL, js, len, &r);
+    auth_header = NULL;
+    assert_int_equal(r.status, 200);
+    buf_free(&r.body);
+    assert_int_equal(spans_of(&e, "4bf92f3577b34da6a3ce929d0e0e4736"), 2);
+    free(js);
+    env_stop(&e);
 }
 
 static void test_protobuf_json_gzip(void **state)
@@ -795,7 +831,7 @@ int main(void)
         cmocka_unit_test(test_partial_success_protobuf), cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_header_deadline), cmocka_unit_test(test_idle_deadline),
         cmocka_unit_test(test_shed_per_address), cmocka_unit_test(test_shed_most_idle_first),
-        cmocka_unit_test(test_buffered_budget),
+        cmocka_unit_test(test_buffered_budget), cmocka_unit_test(test_token),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -14,7 +14,8 @@
 #   new_tid                   a random trace id
 #   trace_json TID IDX [ATTR VALUE]  a two-span trace (root "GET /" with run.index=IDX,
 #                             and ATTR=VALUE when given; child "SELECT") as OTLP JSON
-#   send_spans FILE           POST FILE to the OTLP/HTTP receiver
+#   send_spans FILE           POST FILE to the OTLP/HTTP receiver (with $otlp_token as
+#                             a bearer token when set)
 #   start_run TEST JSON       POST /api/tests/TEST/run: $run (the id)
 #   wait_run ID [SECONDS]     until the run has ended (default 30 s): $body is the run
 #   sanitizer_check           a failure when a server's log has a sanitizer report
@@ -88,7 +89,7 @@ trace_json() {
 EOF
 }
 
-send_spans() { curl -sf -o /dev/null --max-time 10 -H 'Content-Type: application/json' --data-binary "@$1" "$otlp/v1/traces"; }
+send_spans() { curl -sf -o /dev/null --max-time 10 -H 'Content-Type: application/json' ${otlp_token:+-H "Authorization: Bearer $otlp_token"} --data-binary "@$1" "$otlp/v1/traces"; }
 
 start_run() {
   call POST "/api/tests/$1/run" -H 'Content-Type: application/json' -d "$2"
