@@ -85,4 +85,14 @@ typedef struct cli_subst_ctx {
 } cli_subst_ctx;
 const char *cli_env_lookup(void *user, const char *name);
 
+/* The files the tests of rf name (an http body, a GraphQL query, a gRPC
+ * protobufFile next to the test, as `tracecheck run` would read them) put
+ * into the file's text in place of their names, for a server, which reads
+ * no file (inline.c). *out is the new text (malloc'd), or NULL when no test
+ * names a file. TC_ERR_INPUT (e located) for a file that is not UTF-8
+ * text. */
+struct res_file;
+int cli_inline_files(const struct res_file *rf, const char *text, size_t len, char **out, size_t *out_len,
+                     tc_error *e);
+
 #endif

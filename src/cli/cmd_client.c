@@ -373,6 +373,28 @@ static int add_file(cfiles *fs, const char *path, bool from_dir)
         buf_free(&subst);
         return EXIT_USAGE;
     }
+    /* the files its tests name go with it: the server reads none */
+    char *inl = NULL;
+    size_t inl_len = 0;
+    if ((rc = cli_inline_files(rf, buf_str(&subst), subst.len, &inl, &inl_len, &e))) {
+        cli_print_error(path, &e, buf_str(&subst), subst.len);
+    } else if (inl) {
+        res_file *again = NULL;
+        if ((rc = res_load_buffer(path, inl, inl_len, &again, &e))) {
+            fprintf(stderr, "%s: the file with the files its tests name put in does not load: %s\n", path, e.msg);
+        } else {
+            res_file_free(&rf);
+            rf = again;
+            buf_reset(&subst);
+            buf_append(&subst, inl, inl_len);
+        }
+        free(inl);
+    }
+    if (rc) {
+        res_file_free(&rf);
+        buf_free(&subst);
+        return EXIT_USAGE;
+    }
     for (size_t i = 0; i < rf->n_warnings; i++)
         fprintf(stderr, "%s:%d:%d: warning: %s\n", path, rf->warnings[i].line, rf->warnings[i].col,
                 rf->warnings[i].msg);

@@ -114,7 +114,8 @@ typedef struct run_result {
  * allocated from a. Returns 0 or TC_ERR_NOMEM. */
 int runner_test_defs(const res_test *t, arena *a, spec_def **specs, output_def **outputs);
 
-/* Runs test t (from a file whose directory is base_dir) with variables v.
+/* Runs test t (from a file whose directory is base_dir; NULL: a test with
+ * no folder, whose trigger reads no file) with variables v.
  * Always fills *out (free with run_result_free); failures of the system
  * under test are states, not errors. Returns 0, or TC_ERR_NOMEM. */
 int runner_run_test(const runner_opts *o, const res_test *t, const char *base_dir, vars *v, run_result *out);

@@ -253,8 +253,8 @@ static void request_doc(tc_buf *out, const res_test *t, const run_result *rr, va
     if (tr->type == RES_TRIG_HTTP || tr->type == RES_TRIG_GRAPHQL) {
         trigger_http_request req;
         tc_error e;
-        int rc = tr->type == RES_TRIG_HTTP ? trigger_http_from_test(t, ".", interp, v, a, &req, &e)
-                                           : trigger_graphql_from_test(t, ".", interp, v, a, &req, &e);
+        int rc = tr->type == RES_TRIG_HTTP ? trigger_http_from_test(t, NULL, interp, v, a, &req, &e)
+                                           : trigger_graphql_from_test(t, NULL, interp, v, a, &req, &e);
         if (rc) {
             buf_puts(out, "null");
             return;
@@ -507,7 +507,7 @@ void exec_run(server *s, store *st, srv_run *r)
                           .progress = on_progress,
                           .progress_user = &pg};
         uint64_t t0 = spanbuf_now_ns();
-        int rc = runner_run_test(&ro, t, ".", &j->v, rr);
+        int rc = runner_run_test(&ro, t, NULL, &j->v, rr); /* NULL: the server's files stay unread */
         if (rc) {
             rt->state = "EVALUATION_FAILED";
             rt->error = "out of memory";

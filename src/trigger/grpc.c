@@ -66,7 +66,7 @@ int trigger_grpc_from_test(const res_test *t, const char *base_dir, trigger_inte
     if (!proto_from_file(base_dir, pf, a, out)) { /* the text itself, as Tracetest writes it to a file */
         out->proto_text = pf;
         out->proto_name = "protobufFile";
-        out->proto_dir = base_dir && *base_dir ? base_dir : ".";
+        out->proto_dir = !base_dir ? NULL : *base_dir ? base_dir : "."; /* NULL: no imports */
     }
     out->tls = strncasecmp(out->address, "https://", 8) == 0;
     out->metadata = arena_calloc(a, g->n_metadata + 1, sizeof *out->metadata);

@@ -48,10 +48,10 @@ int trigger_field(trigger_interp_fn interp, void *user, arena *a, const res_str 
 
 const char *trigger_file_text(const char *base_dir, const char *name, size_t max, arena *a, const char **path_out)
 {
-    if (!name || !*name || strlen(name) > 1024 || strchr(name, '\n') || strchr(name, '{'))
+    if (!base_dir || !name || !*name || strlen(name) > 1024 || strchr(name, '\n') || strchr(name, '{'))
         return NULL; /* text, not a file name */
     char path[2048];
-    if (name[0] == '/' || !base_dir || !*base_dir)
+    if (name[0] == '/' || !*base_dir)
         snprintf(path, sizeof path, "%s", name);
     else
         snprintf(path, sizeof path, "%s/%s", base_dir, name);

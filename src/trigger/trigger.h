@@ -76,8 +76,10 @@ int trigger_field(trigger_interp_fn interp, void *user, arena *a, const res_str 
                   const char **out, tc_error *e);
 
 /* When `name` names a readable regular file (relative to base_dir unless
- * absolute) of at most max bytes: its text, in a, and *path (may be NULL)
- * the path, in a. NULL otherwise: the value is text, not a file name. */
+ * absolute; "" is the current directory) of at most max bytes: its text,
+ * in a, and *path (may be NULL) the path, in a. NULL otherwise: the value
+ * is text, not a file name. A NULL base_dir reads no file at all (a test
+ * that came with no folder, as on a server: its values are text). */
 const char *trigger_file_text(const char *base_dir, const char *name, size_t max, arena *a, const char **path);
 
 /* CLOCK_REALTIME in nanoseconds (a trigger call's times). */

@@ -183,8 +183,8 @@ send_trace() { # send_trace TRACE_ID: the three parts to the server's OTLP/HTTP 
   local part
   for part in child middle root; do
     sed "s/TRACE_ID/$1/" "tests/data/live/part-$part.json" >"$tmp/$part.json"
-    curl -sf -o /dev/null --max-time 5 -H 'Content-Type: application/json' --data-binary @"$tmp/$part.json" \
-      "http://$HTTP/v1/traces" || return 1
+    curl -sf -o /dev/null --max-time 5 -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+      --data-binary @"$tmp/$part.json" "http://$HTTP/v1/traces" || return 1
   done
 }
 tid=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
@@ -320,6 +320,59 @@ tc get run "$rid" >"$tmp/run5.out" 2>&1
 check "get run: summary and the report" grep -q 'observed 3, expected 4' "$tmp/run5.out"
 tc get run "$rid" --format yaml >"$tmp/run6.yaml" 2>&1
 check "get run --format yaml" grep -qx "id: $rid" "$tmp/run6.yaml"
+
+# ---- files a test names go with it (the server reads none of its own)
+mkdir -p "$tmp/withfiles"
+printf '{"item": "book",\n "note": "\\u00e9 \\"quoted\\""}\n' >"$tmp/withfiles/body.json"
+cp demo/proto/inventory.proto "$tmp/withfiles/"
+cat >"$tmp/withfiles/tests.yaml" <<EOF
+type: Test
+spec:
+  id: client-body-file
+  name: A body from a file
+  trigger:
+    type: http
+    httpRequest: {method: POST, url: "http://$API/api/health", body: body.json}
+  specs:
+  - selector: span[name="Tracetest trigger"]
+    assertions: ["attr:tracetest.response.status = 405"]
+---
+type: Test
+spec:
+  id: client-proto-file
+  trigger:
+    type: grpc
+    grpc: {protobufFile: inventory.proto, address: "127.0.0.1:1", method: inventory.v1.Inventory.Reserve, request: "{}"}
+---
+type: Test
+spec:
+  id: client-server-file
+  name: A file name the server must not read
+  trigger:
+    type: http
+    httpRequest: {method: POST, url: "http://$API/api/health", body: "$tmp/withfiles/body.json"}
+EOF
+(cd "$tmp" && tc apply -f withfiles/tests.yaml) >"$tmp/applyf.out" 2>&1
+rc=$?
+tc get test client-body-file --format json >"$tmp/bodyfile.json" 2>&1
+tc get test client-proto-file --format json >"$tmp/protofile.json" 2>&1
+if [ $rc = 0 ] && [ "$(jq -r .document.spec.trigger.httpRequest.body "$tmp/bodyfile.json")" = "$(cat "$tmp/withfiles/body.json")" ] &&
+   [ "$(jq -r .document.spec.trigger.grpc.protobufFile "$tmp/protofile.json")" = "$(cat demo/proto/inventory.proto)" ]; then
+  ok "apply: an http body and a protobufFile named by a test are sent as their files' text"
+else bad "apply with files: exit $rc"; out "$tmp/applyf.out"; fi
+# a document PUT directly that names a file of the server's machine: the
+# run sends the name as the body, never the file
+curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
+  --data-binary @"$tmp/withfiles/tests.yaml" "http://$API/api/resources"
+rid2=$(curl -sf -X POST -H "Authorization: Bearer $token" "http://$API/api/tests/client-server-file/run" | jq -r .id)
+for _ in $(seq 100); do
+  curl -sf -H "Authorization: Bearer $token" "http://$API/api/runs/$rid2" >"$tmp/sf.json"
+  [ "$(jq -r .finished "$tmp/sf.json")" != null ] && break
+  sleep 0.1
+done
+if [ "$(jq -r .trigger.request.body "$tmp/sf.json")" = "$tmp/withfiles/body.json" ]; then
+  ok "a server run reads no file of the server: the body stays the name it was given"
+else bad "server read a file: $(jq -c .trigger.request "$tmp/sf.json")"; fi
 
 # ---- delete: gone from lists, its runs stay readable
 tc delete test client-fail >"$tmp/del.out" 2>&1
