@@ -137,7 +137,8 @@ typedef struct put_item {
     res_file *f;
     const res_resource *r;
     const resdoc *d;
-    int version; /* unchanged: the stored version; else 0 */
+    int version;  /* unchanged: the stored version; else 0 until stored */
+    bool created; /* this PUT made the version */
 } put_item;
 
 void api_resources_put(srv_req *rq, srv_resp *rs)
@@ -244,30 +245,57 @@ void api_resources_put(srv_req *rq, srv_resp *rs)
             buf_putc(&warn, '}');
         }
     }
+    /* the changed ones, in one transaction: all or none */
+    {
+        store_resource_in *in = calloc(n ? n : 1, sizeof *in);
+        size_t *idx = calloc(n ? n : 1, sizeof *idx);
+        int *versions = calloc(n ? n : 1, sizeof *versions);
+        bool *made = calloc(n ? n : 1, sizeof *made);
+        size_t m = 0, failed = 0;
+        int rc = in && idx && versions && made ? 0 : tc_error_set(&e, TC_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; !rc && i < n; i++) {
+            put_item *it = &items[i];
+            if (it->version)
+                continue; /* the latest version says the same */
+            char *text = strndup(it->d->text, it->d->len);
+            if (!text) {
+                rc = tc_error_set(&e, TC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            in[m] = (store_resource_in){it->r->kind, resource_id(it->r), resource_name(it->r), text};
+            idx[m++] = i;
+        }
+        if (!rc && m)
+            rc = store_resource_put_many(s->api, in, m, versions, made, &failed, &e);
+        for (size_t k = 0; !rc && k < m; k++) {
+            items[idx[k]].version = versions[k];
+            items[idx[k]].created = made[k];
+        }
+        size_t bad_doc = rc && m ? idx[failed < m ? failed : 0] : 0;
+        for (size_t k = 0; in && k < m; k++)
+            free((char *)in[k].document);
+        free(in);
+        free(idx);
+        free(versions);
+        free(made);
+        if (rc) {
+            if (rc == TC_ERR_INPUT)
+                srv_fail_at(rs, MHD_HTTP_BAD_REQUEST, "bad_request", items[bad_doc].d->line, 0,
+                            "document %zu: %s", bad_doc + 1, e.msg);
+            else
+                srv_fail_store(rs, rc, &e);
+            goto out;
+        }
+    }
     buf_puts(&rs->body, "{\"items\":[");
     for (size_t i = 0; i < n; i++) {
         put_item *it = &items[i];
         const char *id = resource_id(it->r), *name = resource_name(it->r);
-        int version = it->version;
-        bool created = false;
-        if (!version) {
-            char *text = strndup(it->d->text, it->d->len);
-            int rc = text ? store_resource_put(s->api, it->r->kind, id, name, text, &version, &created, &e)
-                          : tc_error_set(&e, TC_ERR_NOMEM, "out of memory");
-            free(text);
-            if (rc) {
-                srv_fail_store(rs, rc, &e);
-                if (i > 0) /* putting them again is harmless: identical documents make no version */
-                    srv_log(s, "PUT /api/resources: document %zu not stored, the %zu before it were", i + 1,
-                            i);
-                goto out;
-            }
-        }
         buf_printf(&rs->body, "%s{\"kind\":\"%s\",\"id\":", i ? "," : "", kind_name(it->r->kind));
         buf_json_string(&rs->body, id, strlen(id));
         buf_puts(&rs->body, ",\"name\":");
         buf_json_string(&rs->body, name, strlen(name));
-        buf_printf(&rs->body, ",\"version\":%d,\"created\":%s}", version, created ? "true" : "false");
+        buf_printf(&rs->body, ",\"version\":%d,\"created\":%s}", it->version, it->created ? "true" : "false");
     }
     buf_printf(&rs->body, "],\"warnings\":[%s]}\n", buf_str(&warn));
     srv_json(rs, MHD_HTTP_OK);

@@ -457,60 +457,102 @@ static unsigned page_limit(unsigned limit)
 
 /* ---- resources ---- */
 
-int store_resource_put(store *s, res_kind kind, const char *id, const char *name, const char *document,
-                       int *version, bool *created, tc_error *e)
+static int check_put(const store_resource_in *in, tc_error *e)
 {
-    int rc = check_kind(kind, e);
+    int rc = check_kind(in->kind, e);
     if (!rc)
-        rc = check_text("resource id", id, STORE_MAX_ID, e);
+        rc = check_text("resource id", in->id, STORE_MAX_ID, e);
     if (!rc)
-        rc = check_text("resource name", name, STORE_MAX_NAME, e);
-    if (!rc && !document)
+        rc = check_text("resource name", in->name, STORE_MAX_NAME, e);
+    if (!rc && !in->document)
         rc = tc_error_set(e, TC_ERR_INPUT, "store: no document");
     if (!rc)
-        rc = check_optional("resource document", document, STORE_MAX_DOCUMENT, e);
-    if (rc)
-        return rc;
-    const char *k = res_kind_name(kind);
-    if ((rc = enter(s, e)))
-        return rc;
-    int64_t t = now(s);
+        rc = check_optional("resource document", in->document, STORE_MAX_DOCUMENT, e);
+    return rc;
+}
+
+/* One put inside the caller's write transaction. */
+static int put_one(store *s, const store_resource_in *in, int64_t t, int *version, bool *created, tc_error *e)
+{
+    const char *k = res_kind_name(in->kind);
     ints cur = {0}, same = {0};
     int latest = 0;
     bool made = false;
-    rc = tx_begin(s, true, e);
-    if (rc)
-        goto out;
-    db_arg ensure[] = {AT(k), AT(id), AI(t)};
-    rc = exec_q(s, Q_RES_ENSURE, ensure, NARGS(ensure), NULL, NULL, NULL, e);
-    db_arg key[] = {AT(k), AT(id)};
+    db_arg ensure[] = {AT(k), AT(in->id), AI(t)};
+    int rc = exec_q(s, Q_RES_ENSURE, ensure, NARGS(ensure), NULL, NULL, NULL, e);
+    db_arg key[] = {AT(k), AT(in->id)};
     if (!rc)
         rc = exec_q(s, Q_RES_LOCK, key, NARGS(key), row_ints, &cur, NULL, e);
     if (!rc && !cur.found)
         rc = tc_error_set(e, TC_ERR_IO, "store: the resource row vanished");
     latest = (int)cur.v[0];
     if (!rc && latest > 0) {
-        db_arg a[] = {AT(k), AT(id), AI(latest), AT(name), AT(document)};
+        db_arg a[] = {AT(k), AT(in->id), AI(latest), AT(in->name), AT(in->document)};
         rc = exec_q(s, Q_RES_SAME, a, NARGS(a), row_ints, &same, NULL, e);
     }
     if (!rc && !(same.found && same.v[0] == 1)) {
         latest++;
         made = true;
-        db_arg a[] = {AT(k), AT(id), AI(latest), AT(name), AT(document), AI(t)};
+        db_arg a[] = {AT(k), AT(in->id), AI(latest), AT(in->name), AT(in->document), AI(t)};
         rc = exec_q(s, Q_RES_ADD_VERSION, a, NARGS(a), NULL, NULL, NULL, e);
     }
     if (!rc && (made || cur.v[1])) { /* a new version, or an unchanged one brought back */
-        db_arg a[] = {AT(k), AT(id), AI(latest), AI(t)};
+        db_arg a[] = {AT(k), AT(in->id), AI(latest), AI(t)};
         rc = exec_q(s, Q_RES_SET_LATEST, a, NARGS(a), NULL, NULL, NULL, e);
     }
+    if (!rc) {
+        *version = latest;
+        *created = made;
+    }
+    return rc;
+}
+
+int store_resource_put_many(store *s, const store_resource_in *in, size_t n, int *versions, bool *created,
+                            size_t *failed, tc_error *e)
+{
+    if (failed)
+        *failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_put(&in[i], e);
+        if (rc) {
+            if (failed)
+                *failed = i;
+            return rc;
+        }
+    }
+    int rc = enter(s, e);
+    if (rc)
+        return rc;
+    int64_t t = now(s);
+    rc = tx_begin(s, true, e);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int v = 0;
+        bool c = false;
+        rc = put_one(s, &in[i], t, &v, &c, e);
+        if (rc && failed)
+            *failed = i;
+        if (!rc && versions)
+            versions[i] = v;
+        if (!rc && created)
+            created[i] = c;
+    }
     rc = tx_end(s, rc, e);
-out:
     leave(s);
+    return rc;
+}
+
+int store_resource_put(store *s, res_kind kind, const char *id, const char *name, const char *document,
+                       int *version, bool *created, tc_error *e)
+{
+    store_resource_in in = {kind, id, name, document};
+    int v = 0;
+    bool c = false;
+    int rc = store_resource_put_many(s, &in, 1, &v, &c, NULL, e);
     if (!rc) {
         if (version)
-            *version = latest;
+            *version = v;
         if (created)
-            *created = made;
+            *created = c;
     }
     return rc;
 }

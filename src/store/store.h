@@ -125,6 +125,19 @@ typedef struct store_resource_page {
 int store_resource_put(store *s, res_kind kind, const char *id, const char *name, const char *document,
                        int *version, bool *created, tc_error *e);
 
+/* One resource of store_resource_put_many. */
+typedef struct store_resource_in {
+    res_kind kind;
+    const char *id, *name, *document;
+} store_resource_in;
+
+/* Puts n resources as store_resource_put does, all in one transaction:
+ * all are stored or none. versions[i] and created[i] (each may be NULL)
+ * as for one put; on failure *failed (may be NULL) is the index of the one
+ * that failed. */
+int store_resource_put_many(store *s, const store_resource_in *in, size_t n, int *versions, bool *created,
+                            size_t *failed, tc_error *e);
+
 /* The given version (0: the latest) of a resource, with its document.
  * The latest of a deleted resource is STORE_ERR_NOT_FOUND; its explicit
  * versions are still there (runs point at them), marked deleted. */

@@ -763,6 +763,49 @@ static void test_finish_is_one_transaction(void **state)
     assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM run_states"), 3);
 }
 
+/* Several resources in one put: all stored, or none — also when the
+ * database refuses one after the first was written. */
+static void test_put_many_is_one_transaction(void **state)
+{
+    fx *f = *state;
+    store *s = open_ok(f);
+    tc_error e = {0};
+    store_resource_in two[] = {{RES_TEST, "a", "a", DOC_A1}, {RES_TEST, "b", "b", DOC_A2}};
+    int v[2] = {0};
+    bool made[2] = {false};
+    size_t failed = 99;
+    expect_rc(store_resource_put_many(s, two, 2, v, made, &failed, &e), 0, &e);
+    assert_int_equal(v[0], 1);
+    assert_int_equal(v[1], 1);
+    assert_true(made[0] && made[1]);
+    /* a refusal found before writing: the index, nothing written */
+    store_resource_in bad[] = {{RES_TEST, "c", "c", DOC_A1}, {RES_TEST, "", "d", DOC_A1}};
+    expect_rc(store_resource_put_many(s, bad, 2, NULL, NULL, &failed, &e), TC_ERR_INPUT, &e);
+    assert_int_equal(failed, 1);
+    /* the database refuses the second insert: the first is undone */
+    if (f->pg)
+        assert_int_equal(raw_exec(f, "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.id = 'boom' THEN "
+                                     "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; "
+                                     "CREATE TRIGGER boom BEFORE INSERT ON resource_versions FOR EACH ROW "
+                                     "EXECUTE FUNCTION boom()"),
+                         0);
+    else
+        assert_int_equal(raw_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON resource_versions WHEN NEW.id = 'boom' "
+                                     "BEGIN SELECT RAISE(ABORT, 'boom'); END"),
+                         0);
+    store_resource_in three[] = {{RES_TEST, "a", "a", DOC_A2}, {RES_TEST, "e", "e", DOC_A1}, {RES_TEST, "boom", "x", DOC_A1}};
+    int rc = store_resource_put_many(s, three, 3, NULL, NULL, &failed, &e);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(failed, 2);
+    store_resource *r = NULL;
+    expect_rc(store_resource_get(s, RES_TEST, "a", 0, &r, &e), 0, &e);
+    assert_int_equal(r->version, 1); /* not 2 */
+    store_resource_free(&r);
+    assert_int_equal(store_resource_get(s, RES_TEST, "e", 0, &r, &e), STORE_ERR_NOT_FOUND);
+    store_close(&s);
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM resource_versions"), 2);
+}
+
 static void test_interrupt_running(void **state)
 {
     fx *f = *state;
@@ -1201,6 +1244,7 @@ static int probe(const char *url)
     X(test_bad_arguments)                                                                                    \
     X(test_run_lifecycle)                                                                                    \
     X(test_finish_is_one_transaction)                                                                        \
+    X(test_put_many_is_one_transaction)                                                                      \
     X(test_interrupt_running)                                                                                \
     X(test_run_list)                                                                                         \
     X(test_run_page_size)                                                                                    \
