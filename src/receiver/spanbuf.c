@@ -29,7 +29,7 @@ typedef struct entry {
     uint32_t n_spans;
     size_t bytes;        /* the entry's own memory (not its batches') */
     uint64_t last_ns;
-    bool watched;
+    uint32_t watched; /* runs waiting for it */
     struct entry *bucket_next;
     struct entry *older, *newer; /* recency list: head = least recently updated */
 } entry;
@@ -369,7 +369,7 @@ int spanbuf_watch(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
     pthread_mutex_lock(&b->mu);
     entry *e = get_or_create(b, id);
     if (e)
-        e->watched = true;
+        e->watched++;
     pthread_mutex_unlock(&b->mu);
     return e ? 0 : TC_ERR_NOMEM;
 }
@@ -378,7 +378,20 @@ void spanbuf_forget(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
 {
     pthread_mutex_lock(&b->mu);
     entry *e = find(b, id);
-    if (e)
+    if (e && e->watched)
+        e->watched--;
+    if (e && !e->watched)
+        remove_entry(b, e);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void spanbuf_unwatch(spanbuf *b, const uint8_t id[TRACE_ID_LEN])
+{
+    pthread_mutex_lock(&b->mu);
+    entry *e = find(b, id);
+    if (e && e->watched)
+        e->watched--;
+    if (e && !e->watched && e->n_spans == 0)
         remove_entry(b, e);
     pthread_mutex_unlock(&b->mu);
 }

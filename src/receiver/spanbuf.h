@@ -54,10 +54,15 @@ int spanbuf_add_owned(spanbuf *b, trace_set **batch, uint32_t *accepted, uint32_
 /* As spanbuf_add_owned with a copy of `batch`, which stays the caller's. */
 int spanbuf_add(spanbuf *b, trace_set *batch, uint32_t *accepted, uint32_t *rejected);
 
-/* Marks a trace id as awaited: it is never evicted until unwatched. */
+/* Marks a trace id as awaited: it is never evicted while a watch is on
+ * (watches count: each watch is ended by one forget or unwatch). */
 int spanbuf_watch(spanbuf *b, const uint8_t id[TRACE_ID_LEN]);
-/* Ends the watch and drops the trace's spans. */
+/* Ends a watch; the last one drops the trace's spans. */
 void spanbuf_forget(spanbuf *b, const uint8_t id[TRACE_ID_LEN]);
+/* Ends a watch and keeps the spans, evictable and expirable again like a
+ * trace nobody waits for (a trace that came from outside may be run on
+ * again). */
+void spanbuf_unwatch(spanbuf *b, const uint8_t id[TRACE_ID_LEN]);
 
 /* Blocks until a span of the trace arrives later than after_ns (a time of
  * spanbuf_now_ns(); 0 = any span already held counts) or the monotonic

@@ -717,7 +717,9 @@ evaluate:
     set_state(&c, RUN_FINISHED);
 done:
     status_clear(&c);
-    if (watching)
+    if (watching && !with_trigger)
+        spanbuf_unwatch(o->buf, tid); /* a trace from outside: another run may want it */
+    else if (watching)
         spanbuf_forget(o->buf, tid);
     for (size_t i = 0; sels && i < t->n_specs; i++)
         sel_free(&sels[i]);

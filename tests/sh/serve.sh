@@ -173,6 +173,16 @@ if [ "$(jq -r '[.state,.result]|@csv' <<<"$body")" = '"FINISHED","passed"' ] && 
   ok "cancel of a waiting run frees the only worker: the next run passed ${took} ms after the cancel"
 else bad "cancel and the next run: $(jq -c '{state,result,error}' <<<"$body"), ${took} ms"; tail -n 3 "$dir/serve7.log"; fi
 
+# a trace from outside stays for the next run of it (evaluate it again
+# after editing the specs)
+t0=$(date +%s%N)
+start_run waits "{\"variables\":{\"TID\":\"$tid\",\"IDX\":\"after-cancel\"}}"
+wait_run "$run" 15
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$(jq -r '[.state,.result,.spans]|@csv' <<<"$body")" = '"FINISHED","passed",2' ] && [ "$took" -lt 5000 ]; then
+  ok "a traceid run of a trace already evaluated finds its spans again (passed in ${took} ms)"
+else bad "second run of one trace: $(jq -c '{state,result,spans,error}' <<<"$body"), ${took} ms"; fi
+
 # an HTTP-triggered run: its trace id, its live trace (the trigger span and
 # the spans so far) and the wait events while a selector has no span yet
 start_run live-http '{}'

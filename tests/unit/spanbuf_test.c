@@ -56,6 +56,39 @@ static void test_merge_and_snapshot(void **state)
     assert_null(b);
 }
 
+/* Watches count: one run ending (forget) does not drop the spans another
+ * still waits for; unwatch keeps them, expirable again. */
+static void test_watch_counts_and_unwatch(void **state)
+{
+    (void)state;
+    spanbuf *b = spanbuf_new(0);
+    uint8_t id[16] = {0};
+    id[15] = 7;
+    trace_set *dst = trace_set_new(0);
+    spanbuf_watch(b, id);
+    spanbuf_watch(b, id);
+    add(b, 7, 1, 2, NULL, NULL);
+    spanbuf_forget(b, id); /* one of two runs ends */
+    assert_int_equal(spanbuf_snapshot(b, id, dst), 2);
+    assert_int_equal(spanbuf_expire(b, spanbuf_now_ns() + 1), 0); /* still watched: not expired */
+    spanbuf_unwatch(b, id); /* the other ends, keeping them */
+    trace_set_free(&dst);
+    dst = trace_set_new(0);
+    assert_int_equal(spanbuf_snapshot(b, id, dst), 2);
+    spanbuf_watch(b, id); /* a later run finds them */
+    spanbuf_forget(b, id);
+    trace_set_free(&dst);
+    dst = trace_set_new(0);
+    assert_int_equal(spanbuf_snapshot(b, id, dst), 0); /* the last forget drops them */
+    /* unwatched, they expire like any trace nobody waits for */
+    add(b, 7, 1, 2, NULL, NULL);
+    spanbuf_watch(b, id);
+    spanbuf_unwatch(b, id);
+    assert_int_equal(spanbuf_expire(b, spanbuf_now_ns() + 1), 1);
+    trace_set_free(&dst);
+    spanbuf_free(&b);
+}
+
 struct late {
     spanbuf *b;
 };
@@ -191,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_snapshot),
+        cmocka_unit_test(test_watch_counts_and_unwatch),
         cmocka_unit_test(test_wait_wakes_and_times_out),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_reject_when_full_of_watched),
