@@ -5,6 +5,7 @@
 #include "load.h"
 
 #include "server/server.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -46,6 +47,10 @@ void help_serve(FILE *out)
           "                         and on every export to the receivers\n"
           "  --insecure             allow a non-loopback address without a token\n"
           "  --cors ORIGIN          send CORS headers allowing ORIGIN\n"
+          "  --server-id ID         this server among replicas sharing a PostgreSQL\n"
+          "                         database (default: HOST:LISTEN)\n"
+          "  --replica-timeout DUR  a replica that has not written its heartbeat for\n"
+          "                         DUR is gone: its runs end as INTERRUPTED (30s)\n"
           "  -h, --help             show this help\n\n"
           "The API and the receivers listen on loopback addresses unless told\n"
           "otherwise: another address needs --token-file or --insecure. Exporters\n"
@@ -104,7 +109,9 @@ int cmd_serve(int argc, char **argv)
         O_GRACE,
         O_TOKEN,
         O_INSECURE,
-        O_CORS
+        O_CORS,
+        O_SERVER_ID,
+        O_REPLICA_TIMEOUT
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},       {"db", required_argument, NULL, O_DB},
@@ -113,7 +120,9 @@ int cmd_serve(int argc, char **argv)
         {"keep-unwatched", required_argument, NULL, O_KEEP}, {"timeout", required_argument, NULL, O_TIMEOUT},
         {"quiet-window", required_argument, NULL, O_QUIET},  {"grace", required_argument, NULL, O_GRACE},
         {"token-file", required_argument, NULL, O_TOKEN},    {"insecure", no_argument, NULL, O_INSECURE},
-        {"cors", required_argument, NULL, O_CORS},           {NULL, 0, NULL, 0},
+        {"cors", required_argument, NULL, O_CORS},           {"server-id", required_argument, NULL, O_SERVER_ID},
+        {"replica-timeout", required_argument, NULL, O_REPLICA_TIMEOUT},
+        {NULL, 0, NULL, 0},
     };
     server_opts so = {0};
     so.listen = SERVER_DEFAULT_LISTEN;
@@ -182,6 +191,16 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_CORS:
             so.cors_origin = optarg;
+            break;
+        case O_SERVER_ID:
+            if (!*optarg || strlen(optarg) > STORE_MAX_SERVER_ID)
+                return cli_usage_error("serve: --server-id wants 1 to %d characters", STORE_MAX_SERVER_ID);
+            so.server_id = optarg;
+            break;
+        case O_REPLICA_TIMEOUT:
+            if (cli_parse_duration(optarg, &so.replica_timeout_ns) || so.replica_timeout_ns < 1000000000ull)
+                return cli_usage_error("serve: --replica-timeout wants a duration of at least 1s, not '%s'",
+                                       optarg);
             break;
         default:
             return cli_usage_error("serve: unknown option '%s' (see 'tracecheck serve --help')",

@@ -23,7 +23,8 @@ extern const size_t server_openapi_json_len;
 
 #define SSE_KEEPALIVE_NS (15ull * 1000000000ull)
 #define SSE_SPANS_NS (100ull * 1000000ull) /* spans events at most this often */
-#define SSE_WAIT_NS (250ull * 1000000ull)  /* wait events at most this often */
+#define SSE_WAIT_NS (250ull * 1000000ull)   /* wait events at most this often */
+#define SSE_REMOTE_NS (500ull * 1000000ull) /* a run on another replica: read again this often */
 
 void api_run_start(srv_req *rq, srv_resp *rs, store_run_kind kind, const char *id)
 {
@@ -244,6 +245,7 @@ typedef struct sse {
     uint64_t spans_at; /* monotonic: the last spans event */
     uint64_t sent_wait; /* the wait report last sent (its seq) */
     uint64_t wait_at;   /* monotonic: the last wait event */
+    bool remote;        /* a run another server (replica) runs: followed in the store */
     uint64_t alive_at; /* monotonic: the last bytes sent */
     bool finished;     /* the stream ends once pend is sent */
     tc_buf pend;
@@ -342,6 +344,49 @@ static void sse_next(sse *x)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A run on another replica: its new states from the store every
+ * SSE_REMOTE_NS, then its result once it has ended. */
+static void sse_next_remote(sse *x)
+{
+    server *s = x->s;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool closing = s->closing;
+        if (!closing) {
+            struct timespec ts;
+            abs_deadline(&ts, spanbuf_now_ns() + SSE_REMOTE_NS);
+            pthread_cond_timedwait(&s->changed, &s->mu, &ts);
+            closing = s->closing;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (closing) {
+            x->finished = true;
+            return;
+        }
+        store_run *r = NULL;
+        tc_error e;
+        int rc = store_run_get(s->api, x->id, &r, &e);
+        if (rc == 0) {
+            for (size_t i = x->sent_states; i < r->n_timeline; i++)
+                state_event(&x->pend, r->timeline[i].state, r->timeline[i].at_ns);
+            x->sent_states = r->n_timeline;
+            if (store_run_state_final(r->state)) {
+                buf_puts(&x->pend, "event: result\ndata: ");
+                runjson_full(s, &x->pend, r, NULL);
+                buf_puts(&x->pend, "\n\n");
+                x->finished = true;
+            }
+        }
+        store_run_free(&r);
+        if (x->pend.len)
+            return;
+        if (spanbuf_now_ns() >= x->alive_at + SSE_KEEPALIVE_NS) {
+            buf_puts(&x->pend, ": keep-alive\n\n");
+            return;
+        }
+    }
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -356,9 +401,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         buf_reset(&x->pend);
         x->off = 0;
-        if (x->finished || !x->r)
+        if (x->finished || (!x->r && !x->remote))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        sse_next(x);
+        if (x->remote)
+            sse_next_remote(x);
+        else
+            sse_next(x);
     }
 }
 
@@ -400,13 +448,12 @@ void api_run_events(srv_req *rq, srv_resp *rs, int64_t id)
             buf_puts(&x->pend, "event: result\ndata: ");
             runjson_full(s, &x->pend, r, NULL);
             buf_puts(&x->pend, "\n\n");
-        } else {
-            buf_puts(&x->pend,
-                     "event: error\ndata: {\"code\":\"internal\",\"message\":\"the run is not in progress "
-                     "on this server and its end was not stored\"}\n\n");
+            x->finished = true;
+        } else { /* another replica runs it (or ran it and stopped: its sweep ends it) */
+            x->remote = true;
+            x->sent_states = r->n_timeline;
         }
         store_run_free(&r);
-        x->finished = true;
     }
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, x, sse_free);

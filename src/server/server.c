@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 void srv_log(server *s, const char *fmt, ...)
 {
@@ -223,12 +224,36 @@ int server_check_test(const res_test *t, server_check_fn fn, void *user)
     return errors;
 }
 
-/* Drops, every second, the spans of traces nobody waits for that are older
- * than --keep-unwatched. */
+/* The replicas' bookkeeping: a heartbeat every sixth of the replica
+ * timeout, and every third of it the runs of replicas that went silent
+ * ended as INTERRUPTED. */
+static void replica_tick(server *s, uint64_t now, uint64_t *beat_at, uint64_t *sweep_at)
+{
+    uint64_t to = s->o.replica_timeout_ns;
+    tc_error e;
+    if (now >= *beat_at) {
+        *beat_at = now + (to / 6 > 1000000000ull ? to / 6 : 1000000000ull);
+        int rc = store_server_heartbeat(s->api, &e);
+        if (rc && !store_unavailable(rc))
+            srv_log(s, "heartbeat not stored: %s", e.msg);
+    }
+    if (now >= *sweep_at) {
+        *sweep_at = now + (to / 3 > 1000000000ull ? to / 3 : 1000000000ull);
+        uint64_t n = 0;
+        int64_t stale = srv_now_ns() - (int64_t)to;
+        if (store_runs_interrupt_orphans(s->api, false, stale, &n, &e) == 0 && n)
+            srv_log(s, "%llu run%s of a replica that stopped: INTERRUPTED", (unsigned long long)n,
+                    n == 1 ? "" : "s");
+    }
+}
+
+/* Every second: drops the spans of traces nobody waits for that are older
+ * than --keep-unwatched; keeps the heartbeat and sweeps (replica_tick). */
 static void *expirer(void *arg)
 {
     server *s = arg;
     uint64_t next = spanbuf_now_ns() + 1000000000ull;
+    uint64_t beat_at = 0, sweep_at = spanbuf_now_ns() + s->o.replica_timeout_ns / 3;
     pthread_mutex_lock(&s->mu);
     while (!s->closing) {
         struct timespec until = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
@@ -238,8 +263,9 @@ static void *expirer(void *arg)
             continue;
         next = now + 1000000000ull;
         pthread_mutex_unlock(&s->mu);
-        if (now > s->o.keep_unwatched_ns)
+        if (s->o.keep_unwatched_ns && now > s->o.keep_unwatched_ns)
             spanbuf_expire(s->buf, now - s->o.keep_unwatched_ns);
+        replica_tick(s, now, &beat_at, &sweep_at);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -309,6 +335,11 @@ int server_start(const server_opts *o, server **out, tc_error *e)
         s->o.workers = SERVER_DEFAULT_WORKERS;
     if (!s->o.grace_ns)
         s->o.grace_ns = SERVER_DEFAULT_GRACE_NS;
+    if (!s->o.replica_timeout_ns)
+        s->o.replica_timeout_ns = SERVER_DEFAULT_REPLICA_TIMEOUT_NS;
+    if (o->server_id)
+        snprintf(s->server_id, sizeof s->server_id, "%s", o->server_id);
+    s->o.server_id = NULL; /* the copy is s->server_id */
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->names_mu, NULL);
     pthread_condattr_t ca;
@@ -353,21 +384,38 @@ int server_start(const server_opts *o, server **out, tc_error *e)
     rc = store_open(s->o.db, &s->api, e);
     if (rc)
         goto fail;
+    /* who this server is among replicas; what its previous process and
+       silent replicas left open ends now */
+    if (!s->server_id[0]) {
+        char me[256] = "";
+        if (gethostname(me, sizeof me - 1) != 0 || !me[0])
+            snprintf(me, sizeof me, "localhost");
+        snprintf(s->server_id, sizeof s->server_id, "%s:%s", me, s->o.listen);
+    }
+    store_set_server(s->api, s->server_id);
+    if ((rc = store_server_heartbeat(s->api, e)))
+        goto fail;
     uint64_t interrupted = 0;
-    rc = store_runs_interrupt_running(s->api, &interrupted, e);
+    if (strcmp(store_backend(s->api), "sqlite") == 0) /* a SQLite database has one server */
+        rc = store_runs_interrupt_running(s->api, &interrupted, e);
+    else
+        rc = store_runs_interrupt_orphans(s->api, true, srv_now_ns() - (int64_t)s->o.replica_timeout_ns,
+                                          &interrupted, e);
     if (rc)
         goto fail;
     if (interrupted)
-        srv_log(s, "%llu run%s left open by a previous process: INTERRUPTED", (unsigned long long)interrupted,
-                interrupted == 1 ? "" : "s");
+        srv_log(s, "%llu run%s left open by a previous process: INTERRUPTED",
+                (unsigned long long)interrupted, interrupted == 1 ? "" : "s");
     s->wstore = calloc(s->o.workers, sizeof *s->wstore);
     if (!s->wstore) {
         rc = tc_error_set(e, TC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    for (unsigned i = 0; i < s->o.workers; i++)
+    for (unsigned i = 0; i < s->o.workers; i++) {
         if ((rc = store_open(s->o.db, &s->wstore[i], e)))
             goto fail;
+        store_set_server(s->wstore[i], s->server_id);
+    }
 
     /* the receivers, always on */
     s->buf = spanbuf_new(0);
@@ -397,13 +445,11 @@ int server_start(const server_opts *o, server **out, tc_error *e)
 
     if ((rc = runs_start_workers(s, e)))
         goto fail;
-    if (s->o.keep_unwatched_ns) {
-        if (pthread_create(&s->expirer, NULL, expirer, s) != 0) {
-            rc = tc_error_set(e, TC_ERR_IO, "cannot start a thread");
-            goto fail;
-        }
-        s->expirer_started = true;
+    if (pthread_create(&s->expirer, NULL, expirer, s) != 0) {
+        rc = tc_error_set(e, TC_ERR_IO, "cannot start a thread");
+        goto fail;
     }
+    s->expirer_started = true;
     if ((rc = srv_http_start(s, s->o.listen, e)))
         goto fail;
     srv_log(s, "API on http://%s%s%s:%d/api (%s), store %s (%s), %u worker%s%s%s%s%s",

@@ -35,6 +35,8 @@
 #define SERVER_MAX_QUEUE 10000                              /* runs waiting for a worker */
 #define SERVER_MAX_CONNECTIONS 512                          /* API connections at once */
 
+#define SERVER_DEFAULT_REPLICA_TIMEOUT_NS (30ull * 1000000000ull)
+
 typedef struct server server;
 
 typedef struct server_opts {
@@ -48,6 +50,10 @@ typedef struct server_opts {
     uint64_t timeout_ns;        /* a run's trace timeout; 0: the test's PollingProfile, else 30 s */
     uint64_t quiet_ns;          /* quiet window; 0: the PollingProfile's, else 250 ms */
     uint64_t grace_ns;          /* stop: how long running runs may take to finish; 0: default */
+    const char *server_id;      /* this server among replicas sharing a database; NULL: the host
+                                   name and the listen address ("build-7:127.0.0.1:11633") */
+    uint64_t replica_timeout_ns; /* a replica silent this long is gone and its runs INTERRUPTED;
+                                    0: SERVER_DEFAULT_REPLICA_TIMEOUT_NS */
     const char *token;          /* bearer token every API request but health needs, or NULL */
     bool insecure;              /* allow non-loopback addresses without a token */
     const char *cors_origin;    /* Access-Control-Allow-Origin, or NULL: no CORS headers */
@@ -58,8 +64,9 @@ typedef struct server_opts {
     void *log_user;
 } server_opts;
 
-/* Opens the store (migrating it) and ends the runs a previous process left
- * open (INTERRUPTED), starts the receivers, the workers and the API. Fails
+/* Opens the store (migrating it) and ends the runs a previous process of
+ * this server left open, and those of replicas that stopped beating
+ * (INTERRUPTED; a thread keeps the heartbeat and repeats the sweep), starts the receivers, the workers and the API. Fails
  * with TC_ERR_INPUT (a bad or refused address: e->msg says why, e.g. that
  * a non-loopback --listen needs --token-file or --insecure), TC_ERR_IO
  * (cannot listen; the store cannot be opened) or the store's code. */

@@ -108,6 +108,7 @@ typedef struct srv_name {
 struct server {
     server_opts o; /* strings point at the copies below */
     char *s_listen, *s_http, *s_grpc, *s_db, *s_token, *s_cors;
+    char server_id[STORE_MAX_SERVER_ID + 1];
     store *api;     /* the API threads' handle */
     store **wstore; /* one a worker */
     spanbuf *buf;

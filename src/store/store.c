@@ -68,7 +68,7 @@ static const sql_text SQL[Q_N] = {
                                       "WHERE kind = $1 AND id = $2 AND deleted_at IS NULL"},
     [Q_RUN_INSERT] =
         {.both = "INSERT INTO runs (kind, resource_kind, resource_id, resource_version, state, created_at, "
-                 "updated_at, variables) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id"},
+                 "updated_at, variables, server_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id"},
     [Q_STATE_ADD] = {.both = "INSERT INTO run_states (run_id, state, at) VALUES ($1, $2, $3)"},
     [Q_RUN_SET_STATE] =
         {.both = "UPDATE runs SET state = $2, updated_at = $3 WHERE id = $1 AND finished_at IS NULL"},
@@ -87,6 +87,15 @@ static const sql_text SQL[Q_N] = {
     [Q_INTERRUPT_RUNS] =
         {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = $4 "
                  "WHERE finished_at IS NULL RETURNING id"},
+    /* runs of this server ($5) or of none, when $7 = 1; runs of a server
+       whose heartbeat stopped before $6 */
+    [Q_INTERRUPT_ORPHANS] =
+        {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = $4 "
+                 "WHERE finished_at IS NULL AND (($7 = 1 AND (server_id IS NULL OR server_id = $5)) OR "
+                 "(server_id IS NOT NULL AND server_id <> $5 AND NOT EXISTS (SELECT 1 FROM servers sv "
+                 "WHERE sv.id = runs.server_id AND sv.heartbeat_at >= $6))) RETURNING id"},
+    [Q_SERVER_BEAT] = {.both = "INSERT INTO servers (id, started_at, heartbeat_at) VALUES ($1, $2, $2) "
+                               "ON CONFLICT (id) DO UPDATE SET heartbeat_at = $2"},
     [Q_RUN_LIST] = {.both = RUN_LIST_FROM RUN_LIST_ORDER},
     [Q_RUN_LIST_RES] = {.both = RUN_LIST_FROM " AND resource_id = $5" RUN_LIST_ORDER},
     [Q_RUN_LIST_STATE] = {.both = RUN_LIST_FROM " AND state = $5" RUN_LIST_ORDER},
@@ -390,6 +399,26 @@ const char *store_backend(const store *s)
 bool store_unavailable(int rc)
 {
     return rc == TC_ERR_IO;
+}
+
+void store_set_server(store *s, const char *server_id)
+{
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->server_id, sizeof s->server_id, "%s", server_id ? server_id : "");
+    pthread_mutex_unlock(&s->mu);
+}
+
+int store_server_heartbeat(store *s, tc_error *e)
+{
+    int rc = enter(s, e);
+    if (rc)
+        return rc;
+    if (s->server_id[0]) {
+        db_arg a[] = {AT(s->server_id), AI(now(s))};
+        rc = exec_q(s, Q_SERVER_BEAT, a, NARGS(a), NULL, NULL, NULL, e);
+    }
+    leave(s);
+    return rc;
 }
 
 void store_set_clock(store *s, int64_t (*now_ns)(void *user), void *user)
@@ -776,7 +805,8 @@ int store_run_create(store *s, const store_run_new *in, int64_t *id, tc_error *e
                       AI(ver.v[0]),
                       AT(queued),
                       AI(t),
-                      AT(in->variables)};
+                      AT(in->variables),
+                      AT(s->server_id[0] ? s->server_id : NULL)};
         rc = exec_q(s, Q_RUN_INSERT, a, NARGS(a), row_ints, &made, NULL, e);
     }
     if (!rc && !made.found)
@@ -942,7 +972,8 @@ static int row_collect_id(void *ctx, const db_row *r)
     return 0;
 }
 
-int store_runs_interrupt_running(store *s, uint64_t *count, tc_error *e)
+/* all: every unfinished run; else those of interrupt_orphans */
+static int interrupt(store *s, bool all, bool own, int64_t stale_before_ns, uint64_t *count, tc_error *e)
 {
     int rc = enter(s, e);
     if (rc)
@@ -953,9 +984,20 @@ int store_runs_interrupt_running(store *s, uint64_t *count, tc_error *e)
     rc = tx_begin(s, true, e);
     if (rc)
         goto out;
-    db_arg a[] = {AT(st), AI(t), AT(result_names[STORE_RESULT_ERROR]),
-                  AT("interrupted: the server stopped during the run")};
-    rc = exec_q(s, Q_INTERRUPT_RUNS, a, NARGS(a), row_collect_id, &ids, NULL, e);
+    if (all) {
+        db_arg a[] = {AT(st), AI(t), AT(result_names[STORE_RESULT_ERROR]),
+                      AT("interrupted: the server stopped during the run")};
+        rc = exec_q(s, Q_INTERRUPT_RUNS, a, NARGS(a), row_collect_id, &ids, NULL, e);
+    } else {
+        db_arg a[] = {AT(st),
+                      AI(t),
+                      AT(result_names[STORE_RESULT_ERROR]),
+                      AT("interrupted: the server stopped during the run"),
+                      AT(s->server_id),
+                      AI(stale_before_ns),
+                      AI(own ? 1 : 0)};
+        rc = exec_q(s, Q_INTERRUPT_ORPHANS, a, NARGS(a), row_collect_id, &ids, NULL, e);
+    }
     if (rc == TC_ERR_NOMEM && ids.nomem)
         tc_error_set(e, rc, "out of memory");
     for (size_t i = 0; !rc && i < ids.n; i++) {
@@ -969,6 +1011,16 @@ out:
     if (!rc && count)
         *count = ids.n;
     return rc;
+}
+
+int store_runs_interrupt_running(store *s, uint64_t *count, tc_error *e)
+{
+    return interrupt(s, true, true, 0, count, e);
+}
+
+int store_runs_interrupt_orphans(store *s, bool own, int64_t stale_before_ns, uint64_t *count, tc_error *e)
+{
+    return interrupt(s, false, own, stale_before_ns, count, e);
 }
 
 /* Fills the RUN_COLS of a row. Returns 0 or TC_ERR_NOMEM. */

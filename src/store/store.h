@@ -45,7 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1               /* the newest migration this binary knows */
+#define STORE_MAX_SERVER_ID 255
+#define STORE_SCHEMA_VERSION 2               /* the newest migration this binary knows */
 #define STORE_MAX_ID 256                     /* bytes of a resource id */
 #define STORE_MAX_NAME 1024                  /* bytes of a resource name or trace id */
 #define STORE_MAX_ERROR ((size_t)64 << 10)   /* a run's error message */
@@ -273,6 +274,18 @@ int store_run_finish(store *s, int64_t id, const store_run_end *end, tc_error *e
  * becomes INTERRUPTED (ended now, result error, on the timeline). *count
  * (may be NULL) gets how many. One transaction. */
 int store_runs_interrupt_running(store *s, uint64_t *count, tc_error *e);
+
+/* Servers sharing one database (replicas). store_set_server names the
+ * server this handle works for (at most STORE_MAX_SERVER_ID bytes): the
+ * runs it creates belong to it. store_server_heartbeat records that the
+ * server is alive (now). store_runs_interrupt_orphans ends as INTERRUPTED
+ * the unfinished runs of servers whose last heartbeat is older than
+ * stale_before_ns (a replica that died), and with `own` also those of this
+ * server and of none (a server starting again: what its previous process
+ * left). One transaction; *count (may be NULL) gets how many. */
+void store_set_server(store *s, const char *server_id);
+int store_server_heartbeat(store *s, tc_error *e);
+int store_runs_interrupt_orphans(store *s, bool own, int64_t stale_before_ns, uint64_t *count, tc_error *e);
 
 /* A run with its documents and timeline (not its trace). */
 int store_run_get(store *s, int64_t id, store_run **out, tc_error *e);

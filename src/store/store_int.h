@@ -69,6 +69,8 @@ enum {
     Q_TRACE_GET,
     Q_INTERRUPT_STATES,
     Q_INTERRUPT_RUNS,
+    Q_INTERRUPT_ORPHANS,
+    Q_SERVER_BEAT,
     Q_RUN_LIST,
     Q_RUN_LIST_RES,
     Q_RUN_LIST_STATE,
@@ -101,6 +103,7 @@ struct store {
     pthread_mutex_t mu; /* one call at a time */
     int64_t (*now_ns)(void *user);
     void *now_user;
+    char server_id[STORE_MAX_SERVER_ID + 1]; /* runs created here belong to it ("": none) */
 };
 
 /* Back-end openers: fill s->ops and s->db, or fail (TC_ERR_IO when the

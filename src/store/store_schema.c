@@ -4,7 +4,9 @@
  * AUTOINCREMENT, PostgreSQL's identity), JSON columns (a json_valid check,
  * the json type, which keeps the text as given) and the trace's bytes (BLOB,
  * bytea stored uncompressed: it is zlib already). Times are BIGINT Unix
- * nanoseconds. A migration, once released, never changes: a new one is
+ * nanoseconds. Migration 2: the server a run belongs to (runs.server_id)
+ * and the servers sharing the database with their heartbeats (replicas).
+ * A migration, once released, never changes: a new one is
  * added with the next number (and STORE_SCHEMA_VERSION raised). */
 #include "store_int.h"
 
@@ -70,6 +72,12 @@ static const char *const sqlite_migrations[STORE_SCHEMA_VERSION + 1] = {
           "    raw_size BIGINT NOT NULL,\n"
           "    data BLOB NOT NULL\n"
           ");\n",
+    [2] = "ALTER TABLE runs ADD COLUMN server_id TEXT;\n"
+          "CREATE TABLE servers (\n"
+          "    id TEXT PRIMARY KEY,\n"
+          "    started_at BIGINT NOT NULL,\n"
+          "    heartbeat_at BIGINT NOT NULL\n"
+          ");\n",
 };
 
 static const char *const pg_migrations[STORE_SCHEMA_VERSION + 1] = {
@@ -132,6 +140,12 @@ static const char *const pg_migrations[STORE_SCHEMA_VERSION + 1] = {
           "    data BYTEA NOT NULL\n"
           ");\n"
           "ALTER TABLE run_traces ALTER COLUMN data SET STORAGE EXTERNAL;\n",
+    [2] = "ALTER TABLE runs ADD COLUMN server_id TEXT;\n"
+          "CREATE TABLE servers (\n"
+          "    id TEXT PRIMARY KEY,\n"
+          "    started_at BIGINT NOT NULL,\n"
+          "    heartbeat_at BIGINT NOT NULL\n"
+          ");\n",
 };
 
 const char *store_sqlite_migration(int version)

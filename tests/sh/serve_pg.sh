@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # `tracecheck serve` with PostgreSQL (a throwaway server of its own,
 # tests/sh/lib/pg.sh): the API checks of tests/sh/lib/serve.sh, runs in
-# flight across a kill -9, then PostgreSQL stopped under the running
+# flight across a kill -9 (the server starting again with its --server-id),
+# then PostgreSQL stopped under the running
 # server: the API answers 503 with Retry-After (health too), a run that
 # completes meanwhile keeps its end in memory, and once PostgreSQL is
 # started again the same server answers without a restart and the run is
-# stored FINISHED with its results; no finished run is lost.
+# stored FINISHED with its results; no finished run is lost. Then two
+# replicas on the database (restart, events across replicas, a replica
+# killed).
 # Prints "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib/ports.sh"
 . "$(dirname "$0")/lib/pg.sh"
 . "$(dirname "$0")/lib/serve.sh"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tracecheck-serve-pg.XXXXXX")
-trap 'serve_kill9; pg_cleanup; rm -rf "$dir"' EXIT
+trap '[ -n "${pidB:-}" ] && kill -KILL "$pidB" 2>/dev/null; serve_kill9; pg_cleanup; rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM HUP
 pass=0
 fail=0
@@ -31,7 +34,7 @@ fi
 pg_createdb tracecheck_serve >"$dir/createdb.out" 2>&1 || { bad "createdb: $(cat "$dir/createdb.out")"; done_; }
 url=$(pg_url tracecheck_serve)
 
-if ! serve_start serve --db "$url" --timeout 15s --grace 3s; then
+if ! serve_start serve --db "$url" --timeout 15s --grace 3s --server-id pg-test; then
   bad "the server did not start on PostgreSQL: $(tail -n 5 "$dir/serve.log")"
   done_
 fi
@@ -58,7 +61,7 @@ done
 call GET '/api/runs?state=FINISHED&limit=500'
 finished=$(jq '.items|length' <<<"$body")
 serve_kill9
-serve_start serve2 --db "$url" --timeout 15s || { bad "no restart after kill -9: $(tail -n 5 "$dir/serve2.log")"; done_; }
+serve_start serve2 --db "$url" --timeout 15s --server-id pg-test || { bad "no restart after kill -9: $(tail -n 5 "$dir/serve2.log")"; done_; }
 states=
 for id in "${inflight[@]}"; do
   call GET "/api/runs/$id"
@@ -111,5 +114,67 @@ else
 fi
 serve_stop
 [ "$srv_rc" = 0 ] && ok "postgresql: SIGTERM, exit 0" || bad "stop: exit $srv_rc"
+
+# ---- replicas sharing the database: a restart ends only its own runs; a
+# run on one replica is followed from another; a replica killed has its
+# runs ended by the others once its heartbeat is older than --replica-timeout
+serve_start repA --db "$url" --server-id replica-a --replica-timeout 3s || bad "start replica a"
+apiA=$api
+bp=$(free_port) bh=$(free_port) bg=$(free_port)
+"$serve_bin" serve --listen "127.0.0.1:$bp" --otlp-http "127.0.0.1:$bh" --otlp-grpc "127.0.0.1:$bg" --db "$url" \
+  --server-id replica-b --replica-timeout 3s --timeout 30s >>"$dir/repB.log" 2>&1 &
+pidB=$!
+for _ in $(seq 300); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$bp/api/health")" = 200 ] && break
+  sleep 0.1
+done
+api=http://127.0.0.1:$bp
+tidb=$(new_tid)
+start_run by-index "{\"variables\":{\"TID\":\"$tidb\",\"IDX\":\"replica\"}}"
+rb=$run
+for _ in $(seq 100); do call GET "/api/runs/$rb"; [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break; sleep 0.1; done
+api=$apiA
+serve_stop
+serve_start repA2 --db "$url" --server-id replica-a --replica-timeout 3s || bad "restart replica a"
+apiA=$api
+call GET "/api/runs/$rb"
+[ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] &&
+  ok "replicas: a replica starting again leaves the runs of another one running" ||
+  bad "replicas: the other replica's run after a restart: $(jq -c '{state,error}' <<<"$body")"
+exec 8< <(curl -sN --max-time 20 "$apiA/api/runs/$rb/events")
+trace_json "$tidb" replica >"$dir/rep.json"
+otlp_a=$otlp
+otlp=http://127.0.0.1:$bh
+send_spans "$dir/rep.json" || bad "export to replica b"
+otlp=$otlp_a
+result=
+deadline=$((SECONDS + 15))
+while [ $SECONDS -lt $deadline ] && IFS= read -r -t 15 line <&8; do
+  case $line in data:*'"result"'*'"state":"FINISHED"'*) result=$line; break ;; esac
+done
+exec 8<&-
+if [ -n "$result" ] && [ "$(jq -r '[.state,.result]|@csv' <<<"${result#data: }")" = '"FINISHED","passed"' ]; then
+  ok "replicas: the event stream of a run on another replica ends with its result"
+else bad "replicas: no result event from the other replica's run (${line:-nothing})"; fi
+api=http://127.0.0.1:$bp
+start_run by-index "{\"variables\":{\"TID\":\"$(new_tid)\",\"IDX\":\"never\"}}"
+rb2=$run
+for _ in $(seq 100); do call GET "/api/runs/$rb2"; [ "$(jq -r .state <<<"$body")" = AWAITING_TRACE ] && break; sleep 0.1; done
+kill -KILL "$pidB" 2>/dev/null
+wait "$pidB" 2>/dev/null
+api=$apiA
+t0=$(date +%s%N)
+state=
+for _ in $(seq 200); do
+  call GET "/api/runs/$rb2"
+  state=$(jq -r .state <<<"$body")
+  [ "$state" = INTERRUPTED ] && break
+  sleep 0.1
+done
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$state" = INTERRUPTED ] && grep -q 'of a replica that stopped: INTERRUPTED' "$dir/repA2.log"; then
+  ok "replicas: a replica killed (-9): its running run ended INTERRUPTED by the other ${took} ms later (timeout 3s)"
+else bad "replicas: the killed replica's run is $state after ${took} ms"; fi
+serve_stop
 sanitizer_check
 done_

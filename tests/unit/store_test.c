@@ -806,6 +806,60 @@ static void test_put_many_is_one_transaction(void **state)
     assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM resource_versions"), 2);
 }
 
+/* Replicas on one database: a server starting again ends what its
+ * previous process left, not the runs of another live server; the runs of
+ * a server whose heartbeat stopped are ended by the others. */
+static void test_replicas(void **state)
+{
+    fx *f = *state;
+    store *a = open_ok(f), *b = open_ok(f);
+    tclock ca = {1000, 0}, cb = {1000, 0};
+    store_set_clock(a, tclock_now, &ca);
+    store_set_clock(b, tclock_now, &cb);
+    store_set_server(a, "host-a:11633");
+    store_set_server(b, "host-b:11633");
+    tc_error e = {0};
+    put_test(a, "t", DOC_A1, NULL);
+    expect_rc(store_server_heartbeat(a, &e), 0, &e);
+    expect_rc(store_server_heartbeat(b, &e), 0, &e);
+    int64_t ra = new_run(a, "t", 0), rb = new_run(b, "t", 0), rnone;
+    store_set_server(a, NULL);
+    rnone = new_run(a, "t", 0); /* a run of no server (made before servers had ids) */
+    store_set_server(a, "host-a:11633");
+    uint64_t n = 99;
+    /* a sweep while both beat: nothing */
+    expect_rc(store_runs_interrupt_orphans(b, false, 500, &n, &e), 0, &e);
+    assert_int_equal(n, 0);
+    /* a starts again: its own run and the one of no server end; b's stays */
+    expect_rc(store_runs_interrupt_orphans(a, true, 500, &n, &e), 0, &e);
+    assert_int_equal(n, 2);
+    store_run *r = get_run(a, ra);
+    assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
+    store_run_free(&r);
+    r = get_run(a, rnone);
+    assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
+    store_run_free(&r);
+    expect_unfinished(a, rb, STORE_RUN_QUEUED, 1);
+    /* b stops beating (last at 1000): a's sweep with a later bound ends its run */
+    ca.t = 5000;
+    expect_rc(store_server_heartbeat(a, &e), 0, &e);
+    expect_rc(store_runs_interrupt_orphans(a, false, 1000, &n, &e), 0, &e);
+    assert_int_equal(n, 0); /* beat at 1000 is not before 1000 */
+    expect_rc(store_runs_interrupt_orphans(a, false, 1001, &n, &e), 0, &e);
+    assert_int_equal(n, 1);
+    r = get_run(a, rb);
+    assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
+    assert_int_equal(r->n_timeline, 2);
+    store_run_free(&r);
+    /* and a's own runs are never ended by its own sweep */
+    int64_t ra2 = new_run(a, "t", 0);
+    expect_rc(store_runs_interrupt_orphans(a, false, 100000, &n, &e), 0, &e);
+    assert_int_equal(n, 0);
+    expect_unfinished(a, ra2, STORE_RUN_QUEUED, 1);
+    store_close(&a);
+    store_close(&b);
+}
+
 static void test_interrupt_running(void **state)
 {
     fx *f = *state;
@@ -1245,6 +1299,7 @@ static int probe(const char *url)
     X(test_run_lifecycle)                                                                                    \
     X(test_finish_is_one_transaction)                                                                        \
     X(test_put_many_is_one_transaction)                                                                      \
+    X(test_replicas)                                                                                         \
     X(test_interrupt_running)                                                                                \
     X(test_run_list)                                                                                         \
     X(test_run_page_size)                                                                                    \
