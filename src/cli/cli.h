@@ -41,6 +41,21 @@ int cmd_fetch(int argc, char **argv);
 void help_fetch(FILE *out);
 int cmd_datastore(int argc, char **argv);
 void help_datastore(FILE *out);
+int cmd_diff(int argc, char **argv);
+void help_diff(FILE *out);
+
+/* `run --baseline DIR` (cmd_diff.c): saves trace t of ts, secrets masked
+ * by v, as DIR/<test>.json (OTLP JSON, atomically) when it is missing,
+ * else diffs it against that file; fills rt's baseline fields (a change of
+ * a kind in fail_on, DIFF_* bits, fails the test). Returns 0 or
+ * TC_ERR_NOMEM; other problems are the test's result. */
+struct report_test;
+struct arena;
+struct trace;
+struct trace_set;
+struct vars;
+int cli_baseline_check(const char *dir, const char *test, struct trace_set *ts, const struct trace *t,
+                       unsigned fail_on, const struct vars *v, struct arena *a, struct report_test *rt);
 
 int cmd_serve(int argc, char **argv);
 void help_serve(FILE *out);
@@ -94,5 +109,12 @@ const char *cli_env_lookup(void *user, const char *name);
 struct res_file;
 int cli_inline_files(const struct res_file *rf, const char *text, size_t len, char **out, size_t *out_len,
                      tc_error *e);
+
+/* `run --watch` (watch.c): whether --watch is among the arguments, and
+ * the loop: run (argv without --watch) in a child process, then again on
+ * each change of the files the tests come from, until SIGINT or SIGTERM
+ * (then 130). */
+bool cli_watch_requested(int argc, char **argv);
+int cli_watch(int argc, char **argv, int (*run)(int, char **));
 
 #endif

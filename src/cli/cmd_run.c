@@ -62,6 +62,8 @@ void help_run(FILE *out)
           "  --junit FILE           also write a JUnit XML report to FILE\n"
           "  --server URL           run on a tracecheck server instead (default: TRACECHECK_SERVER)\n"
           "  --token-file FILE      the server's bearer token (default: TRACECHECK_TOKEN)\n"
+          "  --watch                run again each time a file of the tests changes\n"
+          "                         (their folders are watched); Ctrl-C stops\n"
           "  -h, --help             show this help\n\n"
           "Environment: TRACECHECK_THREADS=N evaluates large traces with N threads\n"
           "(default: one per processor online, at most 8); TRACECHECK_MAX_BODY=N[K|M|G]\n"
@@ -473,6 +475,8 @@ static void save_trace(const char *dir, const run_result *rr, const char *test_i
 
 int cmd_run(int argc, char **argv)
 {
+    if (cli_watch_requested(argc, argv))
+        return cli_watch(argc, argv, cmd_run);
     enum { O_TIMEOUT = 256, O_QUIET, O_HTTP, O_GRPC, O_NO_RECV, O_B3, O_SAVE, O_DATASTORE, O_SERVER, O_TOKEN };
     static const struct option opts[] = {
         {"trace", required_argument, NULL, 't'},      {"var", required_argument, NULL, 'v'},
