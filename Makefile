@@ -58,6 +58,8 @@ LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC)) $(patsubst %.cc,$(B)/obj/%.o,
            $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PROTO_C))
 # docs/openapi.json, embedded in the library for GET /api/openapi.json
 LIB_OBJ += $(B)/obj/gen/openapi_json.o
+# ui/, embedded in the library for the web UI (src/server/ui.c)
+LIB_OBJ += $(B)/obj/gen/ui_assets.o
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 CLI_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(CLI_SRC))
 LIB := $(B)/libtracecheck.a
@@ -102,6 +104,14 @@ $(B)/gen/openapi_json.c: docs/openapi.json
 	  echo '0x00};'; \
 	  echo 'const size_t server_openapi_json_len = sizeof server_openapi_json - 1;'; } > $@.tmp
 	$(Q)mv $@.tmp $@
+
+# every file under ui/ (and its directories, so an added or removed file counts)
+UI_FILES := $(shell find ui -type f ! -name '.*' 2>/dev/null | LC_ALL=C sort)
+UI_DIRS := $(shell find ui -type d 2>/dev/null)
+$(B)/gen/ui_assets.c: scripts/embed-ui.sh $(UI_FILES) $(UI_DIRS)
+	@mkdir -p $(B)/gen
+	$(SAY) "  GEN     $@"
+	$(Q)bash scripts/embed-ui.sh $@ ui
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -372,6 +372,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             rs.stream = r;
             return answer(s, c, &rs);
         }
+        if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) { /* the web UI: ui.c */
+            pd->answered = true;
+            return ui_answer(s, c, method, url) ? MHD_YES : MHD_NO;
+        }
         bool health =
             strcmp(url, "/api/health") == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
         if (s->o.token && !health && !token_ok(s, srv_header(&rq, MHD_HTTP_HEADER_AUTHORIZATION))) {

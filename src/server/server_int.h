@@ -213,6 +213,14 @@ void api_eval(srv_req *rq, srv_resp *rs);
 void api_health(srv_req *rq, srv_resp *rs);
 void api_openapi(srv_req *rq, srv_resp *rs);
 
+/* ---- the web UI (ui.c) ---- */
+
+/* Answers a request outside /api/ with a file of ui/ (/ui/PATH) or
+ * ui/index.html (any other path): GET and HEAD, ETag and 304, the security
+ * headers; 404 for an unknown /ui/ file, 405 for another method. No token.
+ * Returns false when the answer could not be queued. */
+bool ui_answer(server *s, struct MHD_Connection *c, const char *method, const char *path);
+
 /* ---- runs: JSON (runjson.c) ---- */
 
 /* Appends a run's summary fields (no braces) / its whole GET body. */
