@@ -35,6 +35,11 @@ typedef struct sql_text {
     "SELECT v.version, v.name, v.document, v.created_at, r.updated_at, r.latest_version, "                   \
     "CASE WHEN r.deleted_at IS NULL THEN 0 ELSE 1 END "
 
+/* why an interrupted run ended: $4 names the stop, by the state it was in */
+#define INTERRUPT_WHY                                                                                        \
+    "CASE WHEN state = 'QUEUED' THEN 'interrupted: ' || $4 || ' before the run started' "                   \
+    "ELSE 'interrupted: ' || $4 || ' during the run' END"
+
 static const sql_text SQL[Q_N] = {
     [Q_MIG_LOCK] = {.pg = "SELECT pg_advisory_xact_lock(CAST($1 AS BIGINT))"},
     [Q_MIG_VERSION] = {.both = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"},
@@ -85,13 +90,13 @@ static const sql_text SQL[Q_N] = {
     [Q_TRACE_GET] = {.both = "SELECT CAST(raw_size AS TEXT), data FROM run_traces WHERE run_id = $1",
                      .binary = true},
     [Q_INTERRUPT_RUNS] =
-        {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = $4 "
-                 "WHERE finished_at IS NULL RETURNING id"},
+        {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = " INTERRUPT_WHY
+                 " WHERE finished_at IS NULL RETURNING id"},
     /* runs of this server ($5) or of none, when $7 = 1; runs of a server
        whose heartbeat stopped before $6 */
     [Q_INTERRUPT_ORPHANS] =
-        {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = $4 "
-                 "WHERE finished_at IS NULL AND (($7 = 1 AND (server_id IS NULL OR server_id = $5)) OR "
+        {.both = "UPDATE runs SET state = $1, updated_at = $2, finished_at = $2, result = $3, error = " INTERRUPT_WHY
+                 " WHERE finished_at IS NULL AND (($7 = 1 AND (server_id IS NULL OR server_id = $5)) OR "
                  "(server_id IS NOT NULL AND server_id <> $5 AND NOT EXISTS (SELECT 1 FROM servers sv "
                  "WHERE sv.id = runs.server_id AND sv.heartbeat_at >= $6))) RETURNING id"},
     [Q_SERVER_BEAT] = {.both = "INSERT INTO servers (id, started_at, heartbeat_at) VALUES ($1, $2, $2) "
@@ -986,13 +991,13 @@ static int interrupt(store *s, bool all, bool own, int64_t stale_before_ns, uint
         goto out;
     if (all) {
         db_arg a[] = {AT(st), AI(t), AT(result_names[STORE_RESULT_ERROR]),
-                      AT("interrupted: the server stopped during the run")};
+                      AT("the server stopped")};
         rc = exec_q(s, Q_INTERRUPT_RUNS, a, NARGS(a), row_collect_id, &ids, NULL, e);
     } else {
         db_arg a[] = {AT(st),
                       AI(t),
                       AT(result_names[STORE_RESULT_ERROR]),
-                      AT("interrupted: the server stopped during the run"),
+                      AT(own ? "the server stopped" : "the replica running it stopped"),
                       AT(s->server_id),
                       AI(stale_before_ns),
                       AI(own ? 1 : 0)};

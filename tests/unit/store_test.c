@@ -835,6 +835,7 @@ static void test_replicas(void **state)
     assert_int_equal(n, 2);
     store_run *r = get_run(a, ra);
     assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
+    assert_string_equal(r->error, "interrupted: the server stopped before the run started"); /* it was QUEUED */
     store_run_free(&r);
     r = get_run(a, rnone);
     assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
@@ -850,6 +851,7 @@ static void test_replicas(void **state)
     r = get_run(a, rb);
     assert_int_equal(r->state, STORE_RUN_INTERRUPTED);
     assert_int_equal(r->n_timeline, 2);
+    assert_string_equal(r->error, "interrupted: the replica running it stopped before the run started");
     store_run_free(&r);
     /* and a's own runs are never ended by its own sweep */
     int64_t ra2 = new_run(a, "t", 0);
