@@ -55,6 +55,9 @@ let stopping = false;
 function shutdown() {
   if (stopping) return;
   stopping = true;
+  // an exporter whose receiver is gone may retry for many seconds: flush
+  // what can be flushed, but stop within 2 s
+  setTimeout(() => process.exit(0), 2000);
   sdk.shutdown().finally(() => process.exit(0));
 }
 process.on('SIGTERM', shutdown);
