@@ -7,6 +7,7 @@
 #include "core/sel.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,8 @@ int server_check_test(const res_test *t, server_check_fn fn, void *user)
     return errors;
 }
 
+#define SERVER_TRIM_NS (5ull * 1000000000ull) /* freed memory given back at least this often */
+
 /* The replicas' bookkeeping: a heartbeat every sixth of the replica
  * timeout, and every third of it the runs of replicas that went silent
  * ended as INTERRUPTED. */
@@ -254,6 +257,7 @@ static void *expirer(void *arg)
     server *s = arg;
     uint64_t next = spanbuf_now_ns() + 1000000000ull;
     uint64_t beat_at = 0, sweep_at = spanbuf_now_ns() + s->o.replica_timeout_ns / 3;
+    uint64_t trim_at = spanbuf_now_ns() + SERVER_TRIM_NS;
     pthread_mutex_lock(&s->mu);
     while (!s->closing) {
         struct timespec until = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
@@ -263,9 +267,14 @@ static void *expirer(void *arg)
             continue;
         next = now + 1000000000ull;
         pthread_mutex_unlock(&s->mu);
+        uint32_t expired = 0;
         if (s->o.keep_unwatched_ns && now > s->o.keep_unwatched_ns)
-            spanbuf_expire(s->buf, now - s->o.keep_unwatched_ns);
+            expired = spanbuf_expire(s->buf, now - s->o.keep_unwatched_ns);
         replica_tick(s, now, &beat_at, &sweep_at);
+        if (expired || now >= trim_at) { /* what runs and expired traces freed goes back to the system */
+            malloc_trim(0);
+            trim_at = now + SERVER_TRIM_NS;
+        }
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
