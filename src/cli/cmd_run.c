@@ -7,9 +7,11 @@
 #include "load.h"
 
 #include "codec/limits.h"
+#include "core/diff.h"
 #include "core/sel.h"
 #include "core/spec.h"
 #include "report/report.h"
+#include "cmd_lint.h"
 #include "resource/resource.h"
 #include "receiver/otlp_grpc.h"
 #include "receiver/otlp_http.h"
@@ -58,6 +60,10 @@ void help_run(FILE *out)
           "                         otlp and other collector-fed types: the receiver\n"
           "  --b3                   also send a b3 header with the trigger\n"
           "  --save-trace DIR       write each collected trace to DIR as OTLP JSON\n"
+          "  --baseline DIR         keep each test's trace as DIR/<test id>.json the first\n"
+          "                         time; afterwards report its diff against that file\n"
+          "  --fail-on-diff KINDS   a diff of these kinds fails the test: shape,\n"
+          "                         attributes, duration, any (comma-separated)\n"
           "  --format pretty|json   report format on stdout (default pretty)\n"
           "  --junit FILE           also write a JUnit XML report to FILE\n"
           "  --server URL           run on a tracecheck server instead (default: TRACECHECK_SERVER)\n"
@@ -486,10 +492,13 @@ int cmd_run(int argc, char **argv)
         {"otlp-grpc", required_argument, NULL, O_GRPC}, {"no-receiver", no_argument, NULL, O_NO_RECV},
         {"b3", no_argument, NULL, O_B3},              {"save-trace", required_argument, NULL, O_SAVE},
         {"datastore", required_argument, NULL, O_DATASTORE},
+        {"baseline", required_argument, NULL, 'B'},   {"fail-on-diff", required_argument, NULL, 'F'},
         {"server", required_argument, NULL, O_SERVER}, {"token-file", required_argument, NULL, O_TOKEN},
         {NULL, 0, NULL, 0},
     };
     const char *trace_file = NULL, *junit = NULL, *save_dir = NULL, *datastore_file = NULL;
+    const char *baseline_dir = NULL; /* --baseline */
+    int fail_on_diff = 0;            /* --fail-on-diff: DIFF_* bits */
     const char *server_url = NULL, *token_file = NULL; /* --server: see client.h */
     const char *http_addr = "127.0.0.1:4318", *grpc_addr = "127.0.0.1:4317";
     bool json = false, no_receiver = false, b3 = false;
@@ -534,6 +543,12 @@ int cmd_run(int argc, char **argv)
         case O_NO_RECV: no_receiver = true; break;
         case O_B3: b3 = true; break;
         case O_SAVE: save_dir = optarg; break;
+        case 'B': baseline_dir = optarg; break;
+        case 'F':
+            if ((fail_on_diff = diff_kinds_parse(optarg)) < 0)
+                return cli_usage_error("run: --fail-on-diff wants shape, attributes, duration or any, not '%s'",
+                                       optarg);
+            break;
         case O_DATASTORE: datastore_file = optarg; break;
         case O_SERVER: server_url = optarg; break;
         case O_TOKEN: token_file = optarg; break;
@@ -546,6 +561,7 @@ int cmd_run(int argc, char **argv)
     if (client_server_configured(server_url)) { /* the server runs the tests: cmd_client.c */
         const char *local = trace_file       ? "--trace"
                             : save_dir       ? "--save-trace"
+                            : baseline_dir   ? "--baseline"
                             : datastore_file ? "--datastore"
                             : no_receiver    ? "--no-receiver"
                             : b3             ? "--b3"
@@ -560,6 +576,11 @@ int cmd_run(int argc, char **argv)
         client_run_opts co = {server_url, token_file, (const char *const *)argv + optind, argc - optind,
                               vars_files, n_vars_files, var_args,   n_var_args,    json, junit};
         return client_run(&co);
+    }
+    if (baseline_dir) { /* run --baseline: cmd_diff.c */
+        struct stat st;
+        if (stat(baseline_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_usage_error("run: --baseline: %s is not a directory", baseline_dir);
     }
     if (save_dir) {
         struct stat st;
@@ -583,6 +604,8 @@ int cmd_run(int argc, char **argv)
     source_config *scfg = NULL;
     const res_file *from_dir[RUN_MAX_DIR_FILES]; /* files found in a directory among FILEs */
     size_t n_from_dir = 0;
+    const res_analyzer *lint_an = NULL; /* an enabled Analyzer among FILEs: its gate joins the specs' */
+    lint_config lint_cfg;
     arena *cfg_arena = arena_new(0);
     if (!cfg_arena)
         goto out;
@@ -663,6 +686,9 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     validate(&p);
+    lint_an = cli_find_analyzer(p.files + first_file, n_given - first_file);
+    if (lint_an && (!lint_an->enabled.v || cli_lint_config(lint_an, cfg_arena, &lint_cfg)))
+        lint_an = NULL;
 
     reports = calloc(p.n_tests, sizeof *reports);
     results = calloc(p.n_tests, sizeof *results);
@@ -729,6 +755,7 @@ int cmd_run(int argc, char **argv)
             continue;
         }
         uint64_t t0 = spanbuf_now_ns();
+        const trace *lint_t = NULL;
         if (trace_file) {
             const char *why = NULL;
             trace *tr = pick_trace(ts, t, &env, a, &why);
@@ -744,6 +771,7 @@ int cmd_run(int argc, char **argv)
                 }
                 rt->state = "FINISHED";
                 rt->run = &rr->specs;
+                lint_t = tr;
             }
         } else {
             runner_opts ro = {buf, timeout_ns, quiet_ns, -1, b3, cli_color(stderr) ? stderr : NULL,
@@ -758,6 +786,24 @@ int cmd_run(int argc, char **argv)
             }
             if (save_dir)
                 save_trace(save_dir, rr, t->id.s, &v);
+            lint_t = rr->t;
+        }
+        tc_error lint_e;
+        if (lint_an && lint_t && rt->run && !rt->error &&
+            lint_run(&lint_cfg, lint_t, a, (lint_result **)&rt->lint, &lint_e)) {
+            cli_usage_error("run: analyzer: %s", lint_e.msg);
+            goto out;
+        }
+        if (baseline_dir && rt->run && !rt->error) { /* run --baseline: cmd_diff.c */
+            uint8_t bid[TRACE_ID_LEN];
+            const trace *bt = !trace_file ? rr->t
+                              : hex_decode(rr->trace_id, 32, bid, TRACE_ID_LEN) == 0 ? trace_set_find(ts, bid)
+                                                                                      : NULL;
+            if (bt && cli_baseline_check(baseline_dir, t->id.s ? t->id.s : rt->name, trace_file ? ts : rr->ts, bt,
+                                         (unsigned)fail_on_diff, &v, a, rt)) {
+                cli_usage_error("out of memory");
+                goto out;
+            }
         }
         rt->duration_ns = spanbuf_now_ns() - t0;
         if (rt->run)

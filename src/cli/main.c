@@ -1,6 +1,7 @@
 /* main.c - the tracecheck command: dispatches to one file per command. */
 #include "cli.h"
 #include "client.h"
+#include "cmd_lint.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@ static const cli_command commands[] = {
     {"inspect", "print traces from files as a tree or JSON", cmd_inspect, help_inspect},
     {"select", "list the spans a selector picks in a trace file", cmd_select, help_select},
     {"eval", "print the value of an expression on a span of a trace file", cmd_eval, help_eval},
+    {"lint", "analyze traces: semantic conventions, security, structure; a score", cmd_lint, help_lint},
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
+    {"diff", "compare two traces by shape, attributes, status and duration", cmd_diff, help_diff},
     {"fetch", "read one trace from a backend (DataStore) and write it as OTLP", cmd_fetch, help_fetch},
     {"datastore", "check that a DataStore's backend can be reached and read", cmd_datastore, help_datastore},
     {"serve", "run the server: REST API, run queue, receivers, run history", cmd_serve, help_serve},

@@ -61,6 +61,7 @@ void trace_set_free(trace_set **tsp)
     for (uint32_t i = 0; i < ts->n_traces; i++) {
         free(ts->traces[i]->spans);
         free(ts->traces[i]->slots);
+        free(ts->traces[i]->dups);
     }
     free(ts->traces);
     free(ts->slots);
@@ -216,7 +217,18 @@ int trace_set_add_span(trace_set *ts, trace_span *sp, tc_error *e)
     if (t->n_slots) {
         TRACE_SLOT_FIND(t->slots, t->n_slots, sp->span_id, SPAN_ID_LEN, SPAN_KEY);
         if (t->slots[slot_]) {
-            t->spans[t->slots[slot_] - 1] = sp; /* retried export: replace */
+            trace_span **old = &t->spans[t->slots[slot_] - 1];
+            if ((*old)->start_ns != sp->start_ns || strcmp((*old)->name, sp->name) != 0) {
+                t->n_dups_all++; /* not a retry: another span with that id */
+                if (t->n_dups < TRACE_MAX_DUPS) {
+                    trace_span **d = realloc(t->dups, (t->n_dups + 1) * sizeof *d);
+                    if (!d)
+                        return tc_error_set(e, TC_ERR_NOMEM, "out of memory");
+                    t->dups = d;
+                    t->dups[t->n_dups++] = *old;
+                }
+            }
+            *old = sp; /* the later copy (a retried export: the same) */
             return 0;
         }
     }

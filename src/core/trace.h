@@ -107,6 +107,8 @@ struct trace_span {
     void *ext;             /* free for higher layers (e.g. computed attributes) */
 };
 
+#define TRACE_MAX_DUPS 1000 /* duplicate spans listed per trace */
+
 typedef struct trace {
     uint8_t trace_id[TRACE_ID_LEN];
     trace_span **spans; /* arrival order; a replaced duplicate keeps its slot */
@@ -120,6 +122,13 @@ typedef struct trace {
     trace_span **orphans;  /* spans whose parent is absent (or in a cycle), by start time */
     uint32_t n_orphans;
     uint64_t start_ns, end_ns; /* earliest start, latest end */
+
+    /* Spans that came again with the same id but another name or start (a
+     * retried export repeats a span unchanged): the later copy was kept,
+     * the earlier is listed here (the first TRACE_MAX_DUPS of them). */
+    trace_span **dups;
+    uint32_t n_dups;     /* listed */
+    uint32_t n_dups_all; /* all of them */
 
     /* private */
     uint32_t cap;

@@ -7,7 +7,8 @@
 
 bool report_test_passed(const report_test *t)
 {
-    return !t->skipped && !t->error && t->run && t->run->passed;
+    return !t->skipped && !t->error && t->run && t->run->passed && (!t->lint || t->lint->passed) &&
+           !t->baseline_failed;
 }
 
 void report_summarize(const report_test *tests, size_t n, report_summary *s)
@@ -127,6 +128,11 @@ int report_pretty(tc_buf *out, const report_test *tests, size_t n, bool color)
             else
                 buf_printf(out, "  %soutput%s %s = %s\n", p.dim, p.reset, r->name, r->value);
         }
+        if (t->lint)
+            report_lint_pretty(out, t->lint, p.ok[0] != '\0', "  ");
+        if (t->baseline_text) /* run --baseline: its lines, the first marked */
+            buf_printf(out, "  %s%s%s %s", t->baseline_failed ? p.bad : p.dim, t->baseline_failed ? "✘" : "·", p.reset,
+                       t->baseline_text);
     }
     report_summary s;
     report_summarize(tests, n, &s);
@@ -185,6 +191,8 @@ int report_json_test(tc_buf *out, const report_test *t)
         buf_printf(out, "\"timeline\":%s,", t->timeline);
     if (t->source)
         buf_printf(out, "\"source\":%s,", t->source);
+    if (t->baseline)
+        buf_printf(out, "\"baseline\":%s,", t->baseline);
     buf_puts(out, "\"specs\":[");
     for (uint32_t s = 0; t->run && s < t->run->n_specs; s++) {
         const spec_result *r = &t->run->specs[s];
@@ -230,7 +238,12 @@ int report_json_test(tc_buf *out, const report_test *t)
         jstr(out, r->error);
         buf_putc(out, '}');
     }
-    buf_puts(out, "]}");
+    buf_putc(out, ']');
+    if (t->lint) {
+        buf_puts(out, ",\"analyzer\":");
+        report_lint_json(out, t->lint);
+    }
+    buf_putc(out, '}');
     return out->failed ? TC_ERR_NOMEM : 0;
 }
 
@@ -303,6 +316,31 @@ static void junit_failure_text(tc_buf *out, const spec_result *r)
     }
 }
 
+/* run --baseline: a testsuite "NAME: baseline" with one testcase, failed
+ * when the diff failed the test; the diff's lines are the failure text. */
+static void junit_baseline(tc_buf *out, const report_test *t, const char *name)
+{
+    buf_puts(out, "  <testsuite name=\"");
+    xesc(out, name);
+    buf_printf(out, ": baseline\" tests=\"1\" failures=\"%u\" errors=\"0\" skipped=\"0\" time=\"0\">\n",
+               t->baseline_failed ? 1u : 0u);
+    buf_puts(out, "    <testcase name=\"baseline\" classname=\"");
+    xesc(out, name);
+    buf_puts(out, "\" time=\"0\">");
+    if (t->baseline_failed) {
+        const char *nl = strchr(t->baseline_text, '\n');
+        size_t n = nl ? (size_t)(nl - t->baseline_text) : strlen(t->baseline_text);
+        char first[512];
+        snprintf(first, sizeof first, "%.*s", (int)(n < sizeof first ? n : sizeof first - 1), t->baseline_text);
+        buf_puts(out, "\n      <failure type=\"BaselineDiff\" message=\"");
+        xesc(out, first);
+        buf_puts(out, "\">");
+        xesc(out, t->baseline_text);
+        buf_puts(out, "</failure>\n    ");
+    }
+    buf_puts(out, "</testcase>\n  </testsuite>\n");
+}
+
 int report_junit(tc_buf *out, const report_test *tests, size_t n)
 {
     report_summary s;
@@ -313,6 +351,12 @@ int report_junit(tc_buf *out, const report_test *tests, size_t n)
     uint32_t cases = 0, failures = 0, errors = 0, skipped = 0;
     for (size_t i = 0; i < n; i++) {
         const report_test *t = &tests[i];
+        if (t->lint)
+            report_lint_junit_counts(t->lint, &cases, &failures);
+        if (t->baseline_text) { /* run --baseline: a testsuite of its own */
+            cases++;
+            failures += t->baseline_failed;
+        }
         if (t->skipped || t->error || !t->run) {
             cases++;
             t->skipped ? skipped++ : errors++;
@@ -408,6 +452,10 @@ int report_junit(tc_buf *out, const report_test *tests, size_t n)
             buf_puts(out, "</testcase>\n");
         }
         buf_puts(out, "  </testsuite>\n");
+        if (t->lint)
+            report_lint_junit(out, t->lint, name, t->trace_id);
+        if (t->baseline_text)
+            junit_baseline(out, t, name);
     }
     buf_puts(out, "</testsuites>\n");
     return out->failed ? TC_ERR_NOMEM : 0;

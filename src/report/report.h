@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/lint.h"
 #include "core/spec.h"
 
 #include <stdbool.h>
@@ -26,6 +27,10 @@ typedef struct report_test {
     bool skipped;         /* not run (a suite stopped before it) */
     const char *timeline; /* JSON object: state -> ms after the run was created, or NULL */
     const char *source;   /* JSON object: where the trace was read {"type", "endpoint", "polls"}, or NULL */
+    const char *baseline;      /* JSON object: the diff against the test's baseline (run --baseline), or NULL */
+    const char *baseline_text; /* the same for people: lines ending in \n, or NULL */
+    bool baseline_failed;      /* the diff has a change of a kind --fail-on-diff names */
+    const lint_result *lint; /* the analyzer's result (an Analyzer among the files), or NULL */
 } report_test;
 
 typedef struct report_summary {
@@ -36,7 +41,9 @@ typedef struct report_summary {
 /* Counts the results. */
 void report_summarize(const report_test *tests, size_t n, report_summary *out);
 
-/* A test passed when it ran to the end and every spec passed. */
+/* A test passed when it ran to the end, every spec passed, the
+ * analyzer's gate (when an analyzer ran) passed and its baseline (run
+ * --baseline) did not fail it. */
 bool report_test_passed(const report_test *t);
 
 /* Pretty text: a line per test, per spec (passing specs compact), and for
@@ -64,5 +71,23 @@ int report_from_run(report_test *rt, const struct run_result *rr, const struct s
  * names the assertion, the span and the observed value; the trace id is a
  * property. */
 int report_junit(tc_buf *out, const report_test *tests, size_t n);
+
+/* ---- the analyzer (report_lint.c) ---- */
+
+/* Pretty text of an analyzer result, grouped by plugin and rule, each
+ * finding with the span's name, service and id; every line starts with
+ * indent. */
+int report_lint_pretty(tc_buf *out, const lint_result *r, bool color, const char *indent);
+
+/* The analyzer object of the JSON report (docs/report-json.md). */
+int report_lint_json(tc_buf *out, const lint_result *r);
+
+/* JUnit: one <testsuite> named "NAME: analyzer" with a testcase per rule
+ * that ran and one for the score gate; a failing error-level rule (or the
+ * gate) is a <failure> listing its findings. */
+int report_lint_junit(tc_buf *out, const lint_result *r, const char *name, const char *trace_id);
+
+/* Adds the testcases and failures report_lint_junit writes for r. */
+void report_lint_junit_counts(const lint_result *r, uint32_t *cases, uint32_t *failures);
 
 #endif

@@ -3,6 +3,8 @@
  * unknown keys, and file loading. */
 #include "resource/resource_int.h"
 
+#include "core/lint.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -926,6 +928,147 @@ static int read_datastore(ctx *c, const res_node *m, const char *path, res_resou
     return 0;
 }
 
+/* A whole number in lo..hi; *out untouched when absent. */
+static int read_int(ctx *c, const res_node *n, const char *path, long long lo, long long hi, long long *out)
+{
+    if (!n || res_node_is_null(n))
+        return 0;
+    char *end = NULL;
+    long long v = n->kind == RES_SCALAR && !n->quoted ? strtoll(n->str, &end, 10) : lo - 1;
+    if (n->kind != RES_SCALAR || n->quoted || end == n->str || *end || v < lo || v > hi)
+        return fail(c, n, TC_ERR_INPUT, "%s: expected a whole number from %lld to %lld", path, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int read_analyzer_rules(ctx *c, const res_node *n, const char *path, const lint_plugin_info *pi,
+                               res_analyzer_plugin *pl)
+{
+    if (!n || res_node_is_null(n))
+        return 0;
+    if (n->kind != RES_SEQ)
+        return fail(c, n, TC_ERR_INPUT, "%s: expected a list of rules", path);
+    if (n->n > RES_MAX_ITEMS)
+        return fail(c, n, TC_ERR_LIMIT, "%s: more than %d rules", path, RES_MAX_ITEMS);
+    pl->rules = arena_calloc(c->a, n->n ? n->n : 1, sizeof *pl->rules);
+    if (!pl->rules)
+        return nomem(c);
+    size_t i = 0;
+    int rc;
+    for (const res_node *it = n->first; it; it = it->next, i++) {
+        char q[PATH_MAX_LEN], k[PATH_MAX_LEN];
+        join_index(q, path, i);
+        res_analyzer_rule *ru = &pl->rules[i];
+        if (it->kind != RES_MAP)
+            return fail(c, it, TC_ERR_INPUT, "%s: expected a mapping with id, weight and errorLevel", q);
+        ru->line = it->line;
+        ru->col = it->col;
+        const res_node *idn = take_any(it, "id", "slug", NULL);
+        join(k, q, "id");
+        if ((rc = to_str(c, idn, k, &ru->id)))
+            return rc;
+        if (!ru->id.s)
+            return fail(c, it, TC_ERR_INPUT, "%s: missing key \"id\"", q);
+        const lint_rule_info *ri = lint_rule_find(pi, ru->id.s);
+        if (!ri)
+            return fail(c, idn, TC_ERR_INPUT, "%s: plugin \"%s\" has no rule \"%s\"", k, pi->id, ru->id.s);
+        ru->weight = ri->weight;
+        ru->level = ri->level;
+        join(k, q, "weight");
+        if ((rc = read_int(c, take(it, "weight"), k, 0, 1000000, &ru->weight)) ||
+            (rc = get_str(c, it, "errorLevel", q, &ru->error_level)))
+            return rc;
+        if (ru->error_level.s) {
+            int lv = lint_level_parse(ru->error_level.s);
+            if (lv < 0)
+                return fail(c, res_node_get(it, "errorLevel"), TC_ERR_INPUT,
+                            "%s.errorLevel: unknown level \"%s\" (expected error, warning or disabled)", q,
+                            ru->error_level.s);
+            ru->level = lv;
+        }
+        static const char *const exported[] = {"name", "description", "errorDescription", "tips", NULL};
+        mark_used(it, exported);
+        check_unused(c, it, q);
+    }
+    pl->n_rules = i;
+    return 0;
+}
+
+static int read_analyzer(ctx *c, const res_node *m, const char *path, res_resource *r)
+{
+    res_analyzer *an = arena_calloc(c->a, 1, sizeof *an);
+    if (!an)
+        return nomem(c);
+    r->u.analyzer = an;
+    char p[PATH_MAX_LEN];
+    int rc;
+    an->enabled.v = true;
+    if ((rc = get_str(c, m, "id", path, &an->id)) || (rc = get_str(c, m, "name", path, &an->name)) ||
+        (rc = get_bool(c, m, "enabled", path, &an->enabled)))
+        return rc;
+    const res_node *ms = take(m, "minimumScore");
+    join(p, path, "minimumScore");
+    if ((rc = read_int(c, ms, p, 0, 100, &an->minimum_score)))
+        return rc;
+    if (ms) {
+        an->score_line = ms->line;
+        an->score_col = ms->col;
+    }
+    const res_node *pls = take(m, "plugins");
+    join(p, path, "plugins");
+    if (pls && !res_node_is_null(pls)) {
+        if (pls->kind != RES_SEQ)
+            return fail(c, pls, TC_ERR_INPUT, "%s: expected a list of plugins", p);
+        if (pls->n > RES_MAX_ITEMS)
+            return fail(c, pls, TC_ERR_LIMIT, "%s: more than %d plugins", p, RES_MAX_ITEMS);
+        an->plugins = arena_calloc(c->a, pls->n ? pls->n : 1, sizeof *an->plugins);
+        if (!an->plugins)
+            return nomem(c);
+        size_t i = 0;
+        for (const res_node *it = pls->first; it; it = it->next, i++) {
+            char q[PATH_MAX_LEN], k[PATH_MAX_LEN];
+            join_index(q, p, i);
+            res_analyzer_plugin *pl = &an->plugins[i];
+            if (it->kind != RES_MAP)
+                return fail(c, it, TC_ERR_INPUT, "%s: expected a mapping with id, enabled and rules", q);
+            pl->line = it->line;
+            pl->col = it->col;
+            pl->enabled.v = true;
+            const res_node *idn = take_any(it, "id", "slug", NULL);
+            join(k, q, "id");
+            if ((rc = to_str(c, idn, k, &pl->id)) || (rc = get_str(c, it, "name", q, &pl->name)) ||
+                (rc = get_bool(c, it, "enabled", q, &pl->enabled)) ||
+                (rc = get_bool(c, it, "required", q, &pl->required)))
+                return rc;
+            if (!pl->id.s) { /* the newest form names the plugin by `name` */
+                pl->id = pl->name;
+                idn = res_node_get(it, "name");
+            }
+            if (!pl->id.s)
+                return fail(c, it, TC_ERR_INPUT, "%s: missing key \"id\"", q);
+            const lint_plugin_info *pi = lint_plugin_find(pl->id.s);
+            if (!pi)
+                return fail(c, idn, TC_ERR_INPUT,
+                            "%s: unknown analyzer plugin \"%s\" (expected standards, common, security or structure)",
+                            k, pl->id.s);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(an->plugins[j].id.s, pl->id.s) == 0)
+                    return fail(c, idn, TC_ERR_INPUT, "%s: plugin \"%s\" is listed twice", k, pl->id.s);
+            join(k, q, "rules");
+            if ((rc = read_analyzer_rules(c, take(it, "rules"), k, pi, pl)))
+                return rc;
+            static const char *const exported[] = {"description", NULL};
+            mark_used(it, exported);
+            check_unused(c, it, q);
+        }
+        an->n_plugins = i;
+    }
+    static const char *const ignored[] = {"createdAt", NULL};
+    mark_used(m, ignored);
+    check_unused(c, m, path);
+    return 0;
+}
+
 static const struct {
     const char *type;
     res_kind kind;
@@ -1019,6 +1162,8 @@ static int read_document(ctx *c, const res_node *root, int doc, res_resource *r)
     case RES_DATASTORE:
         return read_datastore(c, spec, "spec", r);
     default:
+        if ((strcmp(r->type, "Analyzer") == 0 || strcmp(r->type, "Linter") == 0) && spec->kind == RES_MAP)
+            return read_analyzer(c, spec, "spec", r);
         return 0;
     }
 }

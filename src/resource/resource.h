@@ -194,6 +194,35 @@ typedef struct res_datastore {
     const res_node *block; /* the map under the key named by type, or NULL */
 } res_datastore;
 
+/* Analyzer (old name Linter): Tracetest's trace analyzer settings. Plugin
+ * and rule ids are checked against the analyzer's tables (core/lint.h). */
+typedef struct res_analyzer_rule {
+    res_str id;         /* `id` (or the old `slug`) */
+    long long weight;   /* the rule's default when absent */
+    res_str error_level; /* error | warning | disabled; the rule's default when absent */
+    int level;          /* lint_level */
+    int line, col;      /* the rule entry */
+} res_analyzer_rule;
+
+typedef struct res_analyzer_plugin {
+    res_str id;         /* `id`, `slug`, else `name` */
+    res_str name;
+    res_bool enabled;   /* default true */
+    res_bool required;  /* a failing error-level rule fails the run */
+    res_analyzer_rule *rules; /* NULL: the plugin's rules with their defaults */
+    size_t n_rules;
+    int line, col;
+} res_analyzer_plugin;
+
+typedef struct res_analyzer {
+    res_str id, name;
+    res_bool enabled;   /* default true */
+    long long minimum_score; /* 0..100, default 0 */
+    int score_line, score_col;
+    res_analyzer_plugin *plugins; /* NULL: every plugin with its defaults */
+    size_t n_plugins;
+} res_analyzer;
+
 typedef enum res_kind {
     RES_TEST,
     RES_TESTSUITE,
@@ -215,7 +244,8 @@ typedef struct res_resource {
         res_varset *varset;
         res_polling *polling;
         res_datastore *datastore;
-    } u; /* NULL for RES_OTHER */
+        res_analyzer *analyzer; /* RES_OTHER of type Analyzer or Linter */
+    } u; /* NULL for other RES_OTHER kinds */
 } res_resource;
 
 typedef struct res_warning {
