@@ -43,6 +43,8 @@ int cmd_datastore(int argc, char **argv);
 void help_datastore(FILE *out);
 int cmd_diff(int argc, char **argv);
 void help_diff(FILE *out);
+int cmd_generate(int argc, char **argv);
+void help_generate(FILE *out);
 
 /* `run --baseline DIR` (cmd_diff.c): saves trace t of ts, secrets masked
  * by v, as DIR/<test>.json (OTLP JSON, atomically) when it is missing,

@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"lint", "analyze traces: semantic conventions, security, structure; a score", cmd_lint, help_lint},
     {"convert", "write traces in another format (OTLP JSON or protobuf)", cmd_convert, help_convert},
     {"diff", "compare two traces by shape, attributes, status and duration", cmd_diff, help_diff},
+    {"generate", "write a Test (YAML) for a recorded trace, checked on it", cmd_generate, help_generate},
     {"fetch", "read one trace from a backend (DataStore) and write it as OTLP", cmd_fetch, help_fetch},
     {"datastore", "check that a DataStore's backend can be reached and read", cmd_datastore, help_datastore},
     {"serve", "run the server: REST API, run queue, receivers, run history", cmd_serve, help_serve},
