@@ -347,12 +347,24 @@ static void response_doc(tc_buf *out, const run_result *rr)
     buf_free(&tmp);
 }
 
-static void trigger_doc(tc_buf *out, const res_test *t, const run_result *rr, vars *v, arena *a)
+/* A test's trigger document; a suite's step (step_id set) also names its
+ * test and trace. */
+static void trigger_doc(tc_buf *out, const res_test *t, const run_result *rr, vars *v, arena *a,
+                        const char *step_id)
 {
     const char *type =
         t->trigger.type_name.s ? t->trigger.type_name.s : res_trigger_type_name(t->trigger.type);
     buf_puts(out, "{\"type\":");
     jstr(out, type);
+    if (step_id) {
+        buf_puts(out, ",\"test\":");
+        jstr(out, step_id);
+        buf_puts(out, ",\"trace_id\":");
+        if (rr->trace_id[0])
+            jstr(out, rr->trace_id);
+        else
+            buf_puts(out, "null");
+    }
     buf_puts(out, ",\"request\":");
     request_doc(out, t, rr, v, a);
     buf_puts(out, ",\"response\":");
@@ -572,7 +584,7 @@ void exec_run(server *s, store *st, srv_run *r)
         report_json(&res, reports, n);
     uint32_t spans = 0;
     if (r->kind == STORE_TEST_RUN) {
-        trigger_doc(&trig, j->steps[0], &results[0], &j->v, a);
+        trigger_doc(&trig, j->steps[0], &results[0], &j->v, a, NULL);
         spans = results[0].n_spans;
     } else {
         buf_puts(&trig, "{\"type\":\"suite\",\"steps\":[");
@@ -580,7 +592,7 @@ void exec_run(server *s, store *st, srv_run *r)
             if (i)
                 buf_putc(&trig, ',');
             if (results[i].a)
-                trigger_doc(&trig, j->steps[i], &results[i], &j->v, a);
+                trigger_doc(&trig, j->steps[i], &results[i], &j->v, a, j->step_ids[i]);
             else
                 buf_puts(&trig, "null");
             spans += results[i].n_spans;

@@ -387,7 +387,9 @@ serve_suite() {
     -d "{\"variables\":{\"TID\":\"$tid\",\"TID2\":\"$tid2\",\"IDX\":\"s1\"}}"
   run=$(jq -r .id <<<"$body")
   if wait_run "$run" && [ "$(jq -r '[.kind,.state,.result,.passed]|@csv' <<<"$body")" = '"suite","FINISHED","passed",3' ] &&
-     [ "$(jq '.results.tests|length' <<<"$body")" = 2 ] && call GET "/api/runs/$run/trace" &&
+     [ "$(jq '.results.tests|length' <<<"$body")" = 2 ] &&
+     [ "$(jq -c '[.trigger.steps[]|[.test,.trace_id]]' <<<"$body")" = "[[\"by-index\",\"$tid\"],[\"second-step\",\"$tid2\"]]" ] &&
+     call GET "/api/runs/$run/trace" &&
      [ "$(jq -c '[.resourceSpans[].scopeSpans[].spans[].traceId]|unique|length' <<<"$body")" = 2 ]; then
     ok "$be: a suite runs its steps in order, outputs feeding the next; its trace holds both"
   else bad "$be: suite: $(head -c 1000 <<<"$body")"; fi
