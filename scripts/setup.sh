@@ -14,6 +14,7 @@ pkgs=(
   libcmocka-dev libxml2-utils jq curl openssl
   clang libclang-rt-14-dev llvm
   postgresql
+  chromium fonts-liberation # the web UI's browser tests (tests/sh/ui.sh, headless)
 )
 
 missing=()
