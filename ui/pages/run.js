@@ -189,8 +189,10 @@ function requestLine(t) {
 
 // A suite's triggers, one per step (named after the step's test).
 function SuiteTrigger({ trigger, tests }) {
-  const steps = trigger.steps || [];
-  const name = (i) => (tests && tests[i] && (tests[i].name || tests[i].id)) || `step ${i + 1}`;
+  // a step that did not run is null; a step names its test (and trace)
+  const steps = (trigger.steps || []).map((t) => t || { type: 'not run' });
+  const name = (i) =>
+    (tests && tests[i] && (tests[i].name || tests[i].id)) || steps[i].test || `step ${i + 1}`;
   return html`<div class="card-pair">
     <div class="card" data-testid="trigger-request"><div class="card-title">Triggers <span class="tag">suite</span></div>
       ${steps.length === 0 && html`<div class="muted">None ran.</div>`}
