@@ -69,7 +69,7 @@ export function interceptLinks() {
 export function fmtDuration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';
   if (ms < 0) ms = 0;
-  if (ms === 0) return '0';
+  if (ms === 0) return '0ms';
   if (ms < 1) return `${Math.round(ms * 1000)}µs`;
   if (ms < 10) return `${parseFloat(ms.toFixed(2))}ms`;
   if (ms < 1000) return `${Math.round(ms * 10) / 10}ms`;

@@ -137,7 +137,7 @@ export function HistoryPage({ kind, id }) {
     ${runs &&
     html`<div class="card chart-card">
         <div class="card-title chart-title">Duration of the last ${runs.length} run${runs.length === 1 ? '' : 's'}
-          <span class="muted small">${fails} failed · <span class="legend-dot ok"></span> passed <span class="legend-x">✗</span> failed or error</span></div>
+          <span class="muted small">${' · '}${fails} failed · <span class="legend-dot ok"></span> passed <span class="legend-x">✗</span> failed or error</span></div>
         ${runs.length ? html`<${Chart} runs=${runs} />` : html`<div class="muted">No runs yet.</div>`}
       </div>
       <div class="muted small">Tick two runs to compare them.</div>

@@ -349,7 +349,7 @@ export function SpanPanel({ span, missingId, specs, trace, onClose, onSelect }) 
               <td class="attr-key mono" title=${a.key}>${breakable(a.key)}</td>
               <td class="attr-value mono" data-testid="attr-value">${a.value}</td>
               <td class="attr-act"><button class="btn-mini" data-testid="copy-assertion" title="Copy as an assertion"
-                onClick=${() => copy(a)}>⧉</button></td></tr>`)}</tbody>`;
+                onClick=${() => copy(a)}>copy</button></td></tr>`)}</tbody>`;
         })}
       </table>
     </div>
@@ -375,10 +375,12 @@ function LiveStatus({ run, wait, spanCount }) {
     <span>${spanCount ?? 0} span${spanCount === 1 ? '' : 's'}</span>
     ${wait
       ? html`<span>quiet ${fmtDuration(wait.quiet_ms)} of ${fmtDuration(wait.quiet_window_ms)}</span>
-        <span class=${wait.missing_parents ? 'warn' : ''}>${wait.missing_parents} missing parent${wait.missing_parents === 1 ? '' : 's'}</span>
-        ${wait.unmatched && wait.unmatched.length
-          ? html`<span class="warn">waiting for: <span class="mono">${wait.unmatched.join(', ')}</span></span>`
-          : html`<span class="muted">no selector waiting</span>`}`
+        ${wait.checked === false
+          ? html`<span class="muted">completeness not checked yet (after a quiet window)</span>`
+          : html`<span class=${wait.missing_parents ? 'warn' : ''}>${wait.missing_parents} missing parent${wait.missing_parents === 1 ? '' : 's'}</span>
+            ${wait.unmatched && wait.unmatched.length
+              ? html`<span class="warn">waiting for: <span class="mono">${wait.unmatched.join(', ')}</span></span>`
+              : html`<span class="muted">no selector waiting</span>`}`}`
       : html`<span class="muted">waiting for the trace to be complete</span>`}
   </div>`;
 }
